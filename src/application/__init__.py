@@ -1,0 +1,1 @@
+"""Keel's application layer: use cases, their command and result models, and the ports they need."""

@@ -1,0 +1,12 @@
+"""Errors of the application layer that are not domain rules."""
+
+
+class RetryableError(Exception):
+    """The unit failed for a transient reason (lock timeout, serialization failure, busy database).
+
+    Nothing of it was applied; running the whole unit again may succeed.
+    """
+
+
+class ReadOnlyUnitError(Exception):
+    """A read-only unit of work was asked to commit a change."""

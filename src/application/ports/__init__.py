@@ -1,0 +1,1 @@
+"""The ports the application needs from its adapters."""

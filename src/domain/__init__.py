@@ -1,0 +1,1 @@
+"""Keel's domain: users, wallets and the double-entry ledger. Standard library only."""

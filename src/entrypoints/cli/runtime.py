@@ -1,0 +1,46 @@
+"""Running one CLI request: settings, container, a schema check, then the use case."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from entrypoints.cli.errors import DatabaseNotReady
+from entrypoints.container import Container, build_container, running
+from infrastructure.database import migrations
+from infrastructure.database.engine import missing_sqlite_file, normalize_database_url, redacted
+from infrastructure.settings import KeelSettings
+
+T = TypeVar("T")
+
+
+def database_label(settings: KeelSettings) -> str:
+    return redacted(normalize_database_url(settings.database_url.get_secret_value()))
+
+
+def run_request(call: Callable[[Container], Awaitable[T]], *, needs_schema: bool = True) -> T:
+    """Run `call` on a fresh container; with `needs_schema`, only on a migrated database.
+
+    A database that is missing or behind raises `DatabaseNotReady`, saying what to run.
+    """
+    return asyncio.run(_run_request(KeelSettings(), call, needs_schema))
+
+
+async def _run_request(
+    settings: KeelSettings, call: Callable[[Container], Awaitable[T]], needs_schema: bool
+) -> T:
+    if not needs_schema:
+        async with running(build_container(settings)) as container:
+            return await call(container)
+    missing = missing_sqlite_file(settings)
+    if missing is not None:
+        raise DatabaseNotReady(f"database file {missing} does not exist: run `keel db upgrade`")
+    async with running(build_container(settings)) as container:
+        status = await migrations.schema_status(container.engine())
+        if not status.up_to_date:
+            raise DatabaseNotReady(
+                f"database {database_label(settings)} is at revision {status.current or 'none'}, "
+                f"Keel needs {status.head}: run `keel db upgrade`"
+            )
+        return await call(container)

@@ -1,0 +1,1 @@
+"""Keel's adapters: SQLAlchemy persistence, in-memory fakes and settings."""

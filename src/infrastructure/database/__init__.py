@@ -1,0 +1,1 @@
+"""Persistence through SQLAlchemy: SQLite (aiosqlite) and PostgreSQL (asyncpg)."""

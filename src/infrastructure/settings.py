@@ -1,0 +1,27 @@
+"""Keel's settings, read from `KEEL_*` environment variables."""
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./keel.db"
+
+
+class KeelSettings(BaseSettings):
+    """Where the database is and how to talk to it.
+
+    The database URL is a secret: it may carry a password, so it is never printed as is.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="KEEL_", extra="ignore")
+
+    database_url: SecretStr = SecretStr(DEFAULT_DATABASE_URL)
+    echo_sql: bool = False
+    pool_size: int = Field(default=5, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+    pool_timeout_seconds: float = Field(default=30, gt=0)
+    pool_pre_ping: bool = True
+    pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    sqlite_busy_timeout_seconds: float = Field(default=30, ge=0)
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"

@@ -1,0 +1,86 @@
+"""The engine factory: URL normalization, SQLite settings, exact storage, secrets kept."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from infrastructure.database.engine import (
+    DatabaseUrlError,
+    create_engine,
+    normalize_database_url,
+    redacted,
+)
+from infrastructure.settings import KeelSettings
+from tests.builders import stored_wallet
+from tests.conftest import sql_uow_factory, sqlite_settings
+
+
+@pytest.mark.parametrize(
+    ("raw", "driver"),
+    [
+        ("sqlite:///keel.db", "sqlite+aiosqlite"),
+        ("sqlite+aiosqlite:///keel.db", "sqlite+aiosqlite"),
+        ("postgresql://keel:secret@db/keel", "postgresql+asyncpg"),
+        ("postgres://keel:secret@db/keel", "postgresql+asyncpg"),
+        ("postgresql+asyncpg://keel:secret@db/keel", "postgresql+asyncpg"),
+    ],
+)
+def test_urls_are_normalized_to_the_async_drivers(raw: str, driver: str) -> None:
+    url = normalize_database_url(raw)
+    assert url.drivername == driver
+    assert url.database in {"keel.db", "keel"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("mysql://db/keel", "unsupported database URL scheme 'mysql'"),
+        ("postgresql+psycopg2://db/keel", "unsupported"),
+        ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
+        ("not a url", "not a valid URL"),
+    ],
+)
+def test_unusable_urls_are_refused_with_the_reason(raw: str, reason: str) -> None:
+    with pytest.raises(DatabaseUrlError, match=reason):
+        normalize_database_url(raw)
+
+
+def test_the_password_never_shows() -> None:
+    settings = KeelSettings.model_validate(
+        {"database_url": "postgresql://keel:hunter2@db.internal/keel"}
+    )
+    url = normalize_database_url(settings.database_url.get_secret_value())
+    assert "hunter2" not in redacted(url)
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_the_configured_sync(
+    database_path: Path,
+) -> None:
+    engine = create_engine(sqlite_settings(database_path, sqlite_synchronous="NORMAL"))
+    try:
+        async with engine.connect() as connection:
+            journal = await connection.scalar(text("PRAGMA journal_mode"))
+            foreign_keys = await connection.scalar(text("PRAGMA foreign_keys"))
+            synchronous = await connection.scalar(text("PRAGMA synchronous"))
+    finally:
+        await engine.dispose()
+    assert (journal, foreign_keys, synchronous) == ("wal", 1, 1)
+
+
+async def test_balances_are_stored_as_exact_integers_never_floats(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    wallet = await stored_wallet(sql_uow_factory(sqlite_engine), balance="0.29")
+    async with sqlite_engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT balance, typeof(balance) FROM wallets WHERE id = :id"),
+                {"id": wallet.id.hex},
+            )
+        ).one()
+    assert tuple(row) == (29, "integer")
