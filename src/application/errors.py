@@ -8,5 +8,9 @@ class RetryableError(Exception):
     """
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be reached, opened or used; nothing was applied."""
+
+
 class ReadOnlyUnitError(Exception):
     """A read-only unit of work was asked to commit a change."""

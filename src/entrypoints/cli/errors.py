@@ -9,7 +9,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 import click
 import pydantic
 
-from application.errors import ReadOnlyUnitError, RetryableError
+from application.errors import DatabaseUnavailable, ReadOnlyUnitError, RetryableError
 from domain.errors import DomainError
 from infrastructure.database.engine import DatabaseUrlError
 
@@ -18,11 +18,17 @@ R = TypeVar("R")
 
 EXIT_REFUSED = 1
 EXIT_DATABASE_NOT_READY = 3
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE
+EXIT_BAD_CONFIGURATION = 78  # EX_CONFIG
 EXIT_TRY_AGAIN = 75  # EX_TEMPFAIL
 
 
 class DatabaseNotReady(Exception):
     """The database is missing or not migrated to the schema this Keel needs."""
+
+
+class InvalidSettings(Exception):
+    """A `KEEL_*` environment variable holds a value Keel cannot use."""
 
 
 def describe_validation_error(error: pydantic.ValidationError) -> str:
@@ -43,8 +49,12 @@ def reported_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except pydantic.ValidationError as error:
             fail(describe_validation_error(error), EXIT_REFUSED)
-        except (DomainError, ReadOnlyUnitError, DatabaseUrlError) as error:
+        except (DomainError, ReadOnlyUnitError) as error:
             fail(str(error), EXIT_REFUSED)
+        except (InvalidSettings, DatabaseUrlError) as error:
+            fail(str(error), EXIT_BAD_CONFIGURATION)
+        except DatabaseUnavailable as error:
+            fail(f"{error}; nothing was applied", EXIT_UNAVAILABLE)
         except DatabaseNotReady as error:
             fail(str(error), EXIT_DATABASE_NOT_READY)
         except RetryableError as error:

@@ -14,9 +14,10 @@ from application.use_cases import (
 )
 from entrypoints.cli.errors import reported_errors
 from entrypoints.cli.output import show
-from entrypoints.cli.runtime import database_label, run_request
+from entrypoints.cli.runtime import database_label, load_settings, run_request
 from infrastructure.database import migrations
-from infrastructure.settings import KeelSettings
+from infrastructure.database.engine import missing_sqlite_file
+from infrastructure.database.migrations import head_revision
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -38,7 +39,7 @@ def upgrade(revision: str) -> None:
     status = run_request(
         lambda container: migrations.upgrade(container.engine(), revision), needs_schema=False
     )
-    click.echo(f"database {database_label(KeelSettings())} is at revision {status.current}")
+    click.echo(f"database {database_label(load_settings())} is at revision {status.current}")
 
 
 @db.command(help="Migrate back to REVISION ('base' removes every table, '-1' undoes one step).")
@@ -49,13 +50,19 @@ def downgrade(revision: str) -> None:
         lambda container: migrations.downgrade(container.engine(), revision), needs_schema=False
     )
     click.echo(
-        f"database {database_label(KeelSettings())} is at revision {status.current or 'base'}"
+        f"database {database_label(load_settings())} is at revision {status.current or 'base'}"
     )
 
 
 @db.command(help="Show the database's revision and the newest one.")
 @reported_errors
 def current() -> None:
+    missing = missing_sqlite_file(load_settings())
+    if missing is not None:
+        click.echo(
+            f"current: none (database file {missing} does not exist)  head: {head_revision()}"
+        )
+        return
     status = run_request(
         lambda container: migrations.schema_status(container.engine()), needs_schema=False
     )

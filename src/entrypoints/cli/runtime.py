@@ -6,13 +6,27 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from entrypoints.cli.errors import DatabaseNotReady
+import pydantic
+
+from entrypoints.cli.errors import DatabaseNotReady, InvalidSettings
 from entrypoints.container import Container, build_container, running
 from infrastructure.database import migrations
 from infrastructure.database.engine import missing_sqlite_file, normalize_database_url, redacted
+from infrastructure.database.errors import translated_database_errors
 from infrastructure.settings import KeelSettings
 
 T = TypeVar("T")
+
+
+def load_settings() -> KeelSettings:
+    try:
+        return KeelSettings()
+    except pydantic.ValidationError as error:
+        problems = [
+            f"KEEL_{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise InvalidSettings("invalid settings: " + "; ".join(problems)) from None
 
 
 def database_label(settings: KeelSettings) -> str:
@@ -24,23 +38,26 @@ def run_request(call: Callable[[Container], Awaitable[T]], *, needs_schema: bool
 
     A database that is missing or behind raises `DatabaseNotReady`, saying what to run.
     """
-    return asyncio.run(_run_request(KeelSettings(), call, needs_schema))
+    return asyncio.run(_run_request(load_settings(), call, needs_schema))
 
 
 async def _run_request(
     settings: KeelSettings, call: Callable[[Container], Awaitable[T]], needs_schema: bool
 ) -> T:
-    if not needs_schema:
-        async with running(build_container(settings)) as container:
-            return await call(container)
-    missing = missing_sqlite_file(settings)
+    missing = missing_sqlite_file(settings) if needs_schema else None
     if missing is not None:
         raise DatabaseNotReady(f"database file {missing} does not exist: run `keel db upgrade`")
-    async with running(build_container(settings)) as container:
-        status = await migrations.schema_status(container.engine())
-        if not status.up_to_date:
-            raise DatabaseNotReady(
-                f"database {database_label(settings)} is at revision {status.current or 'none'}, "
-                f"Keel needs {status.head}: run `keel db upgrade`"
-            )
-        return await call(container)
+    with translated_database_errors():
+        async with running(build_container(settings)) as container:
+            if needs_schema:
+                await _ensure_migrated(container, settings)
+            return await call(container)
+
+
+async def _ensure_migrated(container: Container, settings: KeelSettings) -> None:
+    status = await migrations.schema_status(container.engine())
+    if not status.up_to_date:
+        raise DatabaseNotReady(
+            f"database {database_label(settings)} is at revision {status.current or 'none'}, "
+            f"Keel needs {status.head}: run `keel db upgrade`"
+        )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from application.errors import RetryableError
+from application.errors import DatabaseUnavailable, RetryableError
 from domain.errors import ConcurrencyConflict, Conflict, NotFound
 
 _CONFLICTS = {
@@ -40,7 +43,20 @@ def translate_database_error(error: BaseException) -> Exception | None:
         )
     if isinstance(error, IntegrityError):
         return _integrity_conflict(error, sqlstate, message)
+    if isinstance(error, OperationalError | InterfaceError):
+        return DatabaseUnavailable(f"the database failed: {message}")
     return None
+
+
+@contextmanager
+def translated_database_errors() -> Iterator[None]:
+    """Raise Keel's errors for database failures outside a unit of work (connecting, migrating)."""
+    try:
+        yield
+    except (DBAPIError, StaleDataError) as error:
+        raise translate_database_error(error) or error from error
+    except (ConnectionError, TimeoutError, socket.gaierror) as error:
+        raise DatabaseUnavailable(f"cannot reach the database: {error}") from error
 
 
 def _integrity_conflict(error: IntegrityError, sqlstate: str | None, message: str) -> Exception:

@@ -15,13 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.database.engine import READ_ONLY_OPTION
 
-# The repository root holds alembic.ini and alembic/ (src layout, editable install).
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# A wheel carries the migration scripts inside this package; a source checkout (editable
+# install) has them at the repository root.
+_PACKAGED_SCRIPTS = Path(__file__).resolve().with_name("alembic")
+_CHECKOUT_SCRIPTS = Path(__file__).resolve().parents[3] / "alembic"
+SCRIPT_LOCATION = _PACKAGED_SCRIPTS if _PACKAGED_SCRIPTS.is_dir() else _CHECKOUT_SCRIPTS
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    config = Config()
+    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
     return config
 

@@ -1,0 +1,71 @@
+"""Database failures reach callers as Keel's own errors, with nothing applied."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
+
+from application.errors import DatabaseUnavailable, RetryableError
+from application.use_cases import DepositCredits, DepositCreditsCommand
+from domain.errors import ConcurrencyConflict
+from infrastructure.database import migrations
+from infrastructure.database.engine import create_engine
+from infrastructure.database.errors import translate_database_error, translated_database_errors
+from tests.builders import balance_of, stored_wallet
+from tests.conftest import migrated_sqlite_engine, sql_uow_factory, sqlite_settings
+
+
+async def test_a_write_lock_held_beyond_the_busy_timeout_is_retryable_and_applies_nothing(
+    database_path: Path,
+) -> None:
+    async with migrated_sqlite_engine(database_path) as engine:
+        wallet = await stored_wallet(sql_uow_factory(engine), balance="10")
+    impatient = create_engine(sqlite_settings(database_path, sqlite_busy_timeout_seconds=0.05))
+    other_writer = sqlite3.connect(database_path, isolation_level=None)
+    try:
+        other_writer.execute("BEGIN IMMEDIATE")
+        deposit = DepositCredits(sql_uow_factory(impatient))
+        command = DepositCreditsCommand.model_validate({"wallet_id": wallet.id, "amount": "5"})
+        with pytest.raises(RetryableError, match="locked"):
+            await deposit(command)
+        other_writer.execute("ROLLBACK")
+        assert await balance_of(sql_uow_factory(impatient), wallet) == 10
+    finally:
+        other_writer.close()
+        await impatient.dispose()
+
+
+async def test_an_unopenable_database_is_unavailable(tmp_path: Path) -> None:
+    engine = create_engine(sqlite_settings(tmp_path / "missing-dir" / "keel.db"))
+    try:
+        with (
+            pytest.raises(DatabaseUnavailable, match="unable to open database file"),
+            translated_database_errors(),
+        ):
+            await migrations.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+def test_a_stale_version_is_a_concurrency_conflict() -> None:
+    translated = translate_database_error(StaleDataError("expected to update 1 row, updated 0"))
+    assert isinstance(translated, ConcurrencyConflict)
+
+
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01", "55P03"])
+def test_serialization_failures_and_deadlocks_are_retryable(sqlstate: str) -> None:
+    class DriverError(Exception):
+        def __init__(self) -> None:
+            super().__init__("could not serialize access")
+            self.sqlstate = sqlstate
+
+    error = DBAPIError("COMMIT", None, DriverError())
+    assert isinstance(translate_database_error(error), RetryableError)
+
+
+def test_an_error_that_is_not_the_databases_is_left_alone() -> None:
+    assert translate_database_error(ValueError("not ours")) is None
