@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from dependency_injector import containers, providers
 
+from application.retry import RetryCounter, Retrying, RetryPolicy, RetryRunner
 from application.use_cases import (
     DepositCredits,
     GetWallet,
@@ -20,11 +22,29 @@ from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.settings import KeelSettings
 
 
+def retry_policy(settings: KeelSettings) -> RetryPolicy:
+    return RetryPolicy(
+        max_attempts=settings.retry_attempts,
+        first_delay_seconds=settings.retry_first_delay_seconds,
+        max_delay_seconds=settings.retry_max_delay_seconds,
+    )
+
+
+def retried(
+    use_case: type[Any], uow: providers.Provider[Any], runner: Any
+) -> providers.Factory[Any]:
+    """A use case on fresh units from `uow`, re-run whole on a transient failure."""
+    return providers.Factory(
+        Retrying, providers.Factory(use_case, uow_factory=uow.provider), runner
+    )
+
+
 class Container(containers.DeclarativeContainer):
-    """Settings, engine, unit of work and use cases.
+    """Settings, engine, unit of work, retry runner and use cases.
 
     Use cases receive `uow.provider`, the factory itself, so that every call opens a fresh
     unit; overriding `uow` (with `InMemoryUnitOfWork`, say) reaches every use case at once.
+    `retry_counter` tells how many units were run again.
     """
 
     settings = providers.Singleton(KeelSettings)
@@ -32,12 +52,17 @@ class Container(containers.DeclarativeContainer):
     session_factory = providers.Resource(create_session_factory, engine)
     uow = providers.Factory(SqlAlchemyUnitOfWork, session_factory)
 
-    register_user = providers.Factory(RegisterUser, uow_factory=uow.provider)
-    open_wallet = providers.Factory(OpenWallet, uow_factory=uow.provider)
-    deposit_credits = providers.Factory(DepositCredits, uow_factory=uow.provider)
-    transfer_credits = providers.Factory(TransferCredits, uow_factory=uow.provider)
-    get_wallet = providers.Factory(GetWallet, uow_factory=uow.provider)
-    get_wallet_statement = providers.Factory(GetWalletStatement, uow_factory=uow.provider)
+    retry_counter = providers.Singleton(RetryCounter)
+    retry_runner = providers.Singleton(
+        RetryRunner, providers.Singleton(retry_policy, settings), retry_counter
+    )
+
+    register_user = retried(RegisterUser, uow, retry_runner)
+    open_wallet = retried(OpenWallet, uow, retry_runner)
+    deposit_credits = retried(DepositCredits, uow, retry_runner)
+    transfer_credits = retried(TransferCredits, uow, retry_runner)
+    get_wallet = retried(GetWallet, uow, retry_runner)
+    get_wallet_statement = retried(GetWalletStatement, uow, retry_runner)
 
 
 def build_container(settings: KeelSettings | None = None) -> Container:

@@ -23,5 +23,10 @@ class KeelSettings(BaseSettings):
     pool_timeout_seconds: float = Field(default=30, gt=0)
     pool_pre_ping: bool = True
     pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    statement_cache_size: int = Field(default=100, ge=0)
+    isolation_level: Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"] | None = None
     sqlite_busy_timeout_seconds: float = Field(default=30, ge=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_first_delay_seconds: float = Field(default=0.005, ge=0)
+    retry_max_delay_seconds: float = Field(default=0.25, ge=0)

@@ -47,7 +47,8 @@ async def transfer(
     command = TransferCreditsCommand.model_validate(
         {"source_wallet_id": source, "target_wallet_id": target, "amount": amount}
     )
-    return await container.transfer_credits()(command)
+    receipt: TransferReceipt = await container.transfer_credits()(command)
+    return receipt
 
 
 async def stored_balances(container: Container) -> dict[str, Decimal]:

@@ -39,11 +39,13 @@ async def test_a_write_lock_held_beyond_the_busy_timeout_is_retryable_and_applie
         await impatient.dispose()
 
 
-async def test_an_unopenable_database_is_unavailable(tmp_path: Path) -> None:
-    engine = create_engine(sqlite_settings(tmp_path / "missing-dir" / "keel.db"))
+async def test_a_file_that_is_not_a_database_is_unavailable(tmp_path: Path) -> None:
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_text("these are not the tables you are looking for\n" * 100)
+    engine = create_engine(sqlite_settings(not_a_database))
     try:
         with (
-            pytest.raises(DatabaseUnavailable, match="unable to open database file"),
+            pytest.raises(DatabaseUnavailable, match="file is not a database"),
             translated_database_errors(),
         ):
             await migrations.upgrade(engine)

@@ -84,3 +84,10 @@ async def test_balances_are_stored_as_exact_integers_never_floats(
             )
         ).one()
     assert tuple(row) == (29, "integer")
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_refused_before_connecting(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(DatabaseUrlError, match=r"directory .* does not exist"):
+        normalize_database_url(f"sqlite:///{tmp_path}/missing/keel.db")

@@ -12,6 +12,7 @@ import pydantic
 from application.errors import DatabaseUnavailable, ReadOnlyUnitError, RetryableError
 from domain.errors import DomainError
 from infrastructure.database.engine import DatabaseUrlError
+from infrastructure.database.migrations import MigrationError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,7 +50,7 @@ def reported_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except pydantic.ValidationError as error:
             fail(describe_validation_error(error), EXIT_REFUSED)
-        except (DomainError, ReadOnlyUnitError) as error:
+        except (DomainError, ReadOnlyUnitError, MigrationError) as error:
             fail(str(error), EXIT_REFUSED)
         except (InvalidSettings, DatabaseUrlError) as error:
             fail(str(error), EXIT_BAD_CONFIGURATION)

@@ -12,7 +12,7 @@ from application.use_cases import (
     TransferCreditsCommand,
     WalletStatementQuery,
 )
-from entrypoints.cli.errors import reported_errors
+from entrypoints.cli.errors import DatabaseNotReady, reported_errors
 from entrypoints.cli.output import show
 from entrypoints.cli.runtime import database_label, load_settings, run_request
 from infrastructure.database import migrations
@@ -42,10 +42,17 @@ def upgrade(revision: str) -> None:
     click.echo(f"database {database_label(load_settings())} is at revision {status.current}")
 
 
-@db.command(help="Migrate back to REVISION ('base' removes every table, '-1' undoes one step).")
+@db.command(
+    help="Migrate back to REVISION ('base' removes every table, '-1' undoes one step).",
+    context_settings={"ignore_unknown_options": True},  # so that '-1' is a revision
+)
 @click.argument("revision")
 @reported_errors
 def downgrade(revision: str) -> None:
+    settings = load_settings()
+    missing = missing_sqlite_file(settings)
+    if missing is not None:
+        raise DatabaseNotReady(f"database file {missing} does not exist: nothing to downgrade")
     status = run_request(
         lambda container: migrations.downgrade(container.engine(), revision), needs_schema=False
     )

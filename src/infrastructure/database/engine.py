@@ -49,11 +49,19 @@ def normalize_database_url(raw: str) -> URL:
             f"unsupported database URL scheme {url.drivername!r}: use sqlite:// or postgresql://"
         )
     url = url.set(drivername=driver)
-    if driver == "sqlite+aiosqlite" and url.database in (None, "", ":memory:"):
+    if driver == "sqlite+aiosqlite":
+        _check_sqlite_path(url.database)
+    return url
+
+
+def _check_sqlite_path(path: str | None) -> None:
+    if path in (None, "", ":memory:"):
         raise DatabaseUrlError(
             "an in-memory SQLite database cannot isolate concurrent units: give a file path"
         )
-    return url
+    assert path is not None
+    if not os.path.isdir(os.path.dirname(path) or "."):
+        raise DatabaseUrlError(f"the directory of the SQLite file {path} does not exist")
 
 
 def missing_sqlite_file(settings: KeelSettings) -> str | None:
@@ -84,10 +92,21 @@ def create_engine(settings: KeelSettings) -> AsyncEngine:
     }
     if url.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_seconds}
+    else:
+        options["connect_args"] = {"prepared_statement_cache_size": settings.statement_cache_size}
+        if settings.isolation_level is not None:
+            options["isolation_level"] = settings.isolation_level
     engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
         _take_over_sqlite_transactions(engine, _SYNCHRONOUS_PRAGMAS[settings.sqlite_synchronous])
     return engine
+
+
+def unit_execution_options(*, read_only: bool) -> dict[str, bool]:
+    """How a unit's connection begins: read-only units take no write lock anywhere."""
+    if read_only:
+        return {READ_ONLY_OPTION: True, "postgresql_readonly": True}
+    return {READ_ONLY_OPTION: False}
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -7,7 +7,13 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DatabaseError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.orm.exc import StaleDataError
 
 from application.errors import DatabaseUnavailable, RetryableError
@@ -43,7 +49,8 @@ def translate_database_error(error: BaseException) -> Exception | None:
         )
     if isinstance(error, IntegrityError):
         return _integrity_conflict(error, sqlstate, message)
-    if isinstance(error, OperationalError | InterfaceError):
+    # Plain DatabaseError is what SQLite raises for a damaged file or one that is no database.
+    if isinstance(error, OperationalError | InterfaceError) or type(error) is DatabaseError:
         return DatabaseUnavailable(f"the database failed: {message}")
     return None
 

@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -68,6 +69,13 @@ async def schema_status(engine: AsyncEngine) -> SchemaStatus:
     return SchemaStatus(current=current, head=head_revision())
 
 
+class MigrationError(Exception):
+    """Alembic refused the migration asked for (an unknown revision, say); nothing changed."""
+
+
 async def _run(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
-    async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: step(alembic_config(sync)))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: step(alembic_config(sync)))
+    except CommandError as error:
+        raise MigrationError(str(error)) from error

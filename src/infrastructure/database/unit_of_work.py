@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.ports.unit_of_work import AbstractUnitOfWork
-from infrastructure.database.engine import READ_ONLY_OPTION
+from infrastructure.database.engine import unit_execution_options
 from infrastructure.database.errors import translate_database_error
 from infrastructure.database.repositories import (
     SqlLedgerRepository,
@@ -29,7 +29,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         try:
             # Procure the connection now, so the transaction (and SQLite's write lock) starts
             # when the unit opens and every read inside it belongs to it.
-            await self._session.connection(execution_options={READ_ONLY_OPTION: self.read_only})
+            await self._session.connection(
+                execution_options=unit_execution_options(read_only=self.read_only)
+            )
         except DBAPIError as error:
             await self._session.close()
             raise translate_database_error(error) or error from error

@@ -1,0 +1,81 @@
+"""The one retry runner: run a whole unit of work again after a transient failure."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from application.errors import RetryableError
+
+T = TypeVar("T")
+C = TypeVar("C")
+
+logger = logging.getLogger("keel.retry")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """At most `max_attempts` runs, waiting a random time up to an exponentially growing cap."""
+
+    max_attempts: int = 5
+    first_delay_seconds: float = 0.005
+    max_delay_seconds: float = 0.25
+
+    def delay_before(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
+        """Full jitter: spreads out the units that collided, so they do not collide again."""
+        cap = min(self.max_delay_seconds, self.first_delay_seconds * 2.0 ** (attempt - 2))
+        return cap * draw()
+
+
+@dataclass
+class RetryCounter:
+    """How many units were run again, and how many still failed when the attempts ran out."""
+
+    retries: int = 0
+    exhausted: int = 0
+
+
+class RetryRunner:
+    """Runs a unit; on `RetryableError` runs all of it again. Any other error passes at once."""
+
+    def __init__(
+        self,
+        policy: RetryPolicy,
+        counter: RetryCounter,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.policy = policy
+        self.counter = counter
+        self._sleep = sleep
+
+    async def run(self, unit: Callable[[], Awaitable[T]]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return await unit()
+            except RetryableError as error:
+                if attempt >= self.policy.max_attempts:
+                    self.counter.exhausted += 1
+                    logger.warning("unit failed after %d attempts: %s", attempt, error)
+                    raise
+                attempt += 1
+                self.counter.retries += 1
+                logger.info(
+                    "retrying unit (attempt %d of %d): %s", attempt, self.policy.max_attempts, error
+                )
+                await self._sleep(self.policy.delay_before(attempt))
+
+
+class Retrying(Generic[C, T]):
+    """A use case whose every call runs under the retry runner."""
+
+    def __init__(self, use_case: Callable[[C], Awaitable[T]], runner: RetryRunner) -> None:
+        self._use_case = use_case
+        self._runner = runner
+
+    async def __call__(self, command: C) -> T:
+        return await self._runner.run(lambda: self._use_case(command))
