@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from infrastructure.database.engine import create_engine, create_session_factory
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
 from infrastructure.settings import KeelSettings
+from tests.databases import Databases, PostgresServer, in_ci, postgres_server, settings_for
 
 # A local run tries few examples; CI (CI=true) tries many more.
 settings.register_profile(
@@ -25,13 +25,14 @@ settings.register_profile(
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else "dev")
+settings.load_profile("ci" if in_ci() else "dev")
 
-BACKENDS = ["memory", "sqlite"]
+SQL_BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["memory", *SQL_BACKENDS]
 
 
 def sqlite_settings(path: Path, **overrides: object) -> KeelSettings:
-    return KeelSettings.model_validate({"database_url": f"sqlite:///{path}", **overrides})
+    return settings_for(f"sqlite:///{path}", **overrides)
 
 
 def sql_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
@@ -41,11 +42,6 @@ def sql_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
         return SqlAlchemyUnitOfWork(session_factory, read_only=read_only)
 
     return factory
-
-
-@pytest.fixture
-def database_path(tmp_path: Path) -> Path:
-    return tmp_path / "keel.db"
 
 
 @asynccontextmanager
@@ -59,6 +55,27 @@ async def migrated_sqlite_engine(path: Path) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run, started only if a test asks for one."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def databases(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Databases]:
+    created = Databases(tmp_path, request)
+    try:
+        yield created
+    finally:
+        await created.close()
+
+
+@pytest.fixture
+def database_path(tmp_path: Path) -> Path:
+    return tmp_path / "keel.db"
+
+
 @pytest.fixture
 async def sqlite_engine(database_path: Path) -> AsyncIterator[AsyncEngine]:
     async with migrated_sqlite_engine(database_path) as engine:
@@ -70,16 +87,30 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-async def uow_factory(backend: str, database_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
-    """A unit-of-work factory on each backend: the in-memory fake and a real SQLite file."""
+async def engine(sql_backend: str, databases: Databases) -> AsyncEngine:
+    """An engine on a fresh, migrated database of each SQL backend."""
+    return await databases.engine(sql_backend)
+
+
+@pytest.fixture
+async def uow_factory(backend: str, databases: Databases) -> UnitOfWorkFactory:
+    """A unit-of-work factory on each backend: the in-memory fake, SQLite and PostgreSQL."""
     if backend == "memory":
         store = InMemoryStore()
 
         def in_memory(*, read_only: bool = False) -> AbstractUnitOfWork:
             return InMemoryUnitOfWork(store, read_only=read_only)
 
-        yield in_memory
-        return
-    async with migrated_sqlite_engine(database_path) as engine:
-        yield sql_uow_factory(engine)
+        return in_memory
+    return sql_uow_factory(await databases.engine(backend))
+
+
+def pytest_report_header() -> str:
+    when_missing = "fail" if in_ci() else "skip"
+    return f"PostgreSQL tests {when_missing} when no server can be had (CI={in_ci()})"

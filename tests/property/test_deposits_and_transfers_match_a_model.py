@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
@@ -43,7 +42,7 @@ from domain.ledger import MINT_ACCOUNT, EntryKind, wallet_account
 from infrastructure.database.engine import READ_ONLY_OPTION, create_session_factory
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
-from tests.conftest import migrated_sqlite_engine
+from tests.databases import Databases
 from tests.property.faults import (
     FaultPoint,
     FaultSwitch,
@@ -141,14 +140,18 @@ class StoreBooks(Books):
         return [wallet.id for wallet in self._store.wallets.values() if wallet.balance.value < 0]
 
 
-class SqliteBooks(Books):
+class SqlBooks(Books):
     """Plain SELECTs on a fresh connection.
 
-    SQLite stores ids as 32 hex digits and amounts as integer hundredths.
+    Amounts are stored as integer hundredths; SQLite stores ids as 32 hex digits, PostgreSQL
+    as uuids, so ids are bound per dialect and read back through their text.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._bound: Callable[[UUID], object] = (
+            (lambda key: key.hex) if engine.dialect.name == "sqlite" else (lambda key: key)
+        )
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncConnection]:
@@ -162,7 +165,7 @@ class SqliteBooks(Books):
                 text("SELECT id, balance FROM wallets WHERE id IN :ids").bindparams(
                     bindparam("ids", expanding=True)
                 ),
-                {"ids": [wallet_id.hex for wallet_id in wallet_ids]},
+                {"ids": [self._bound(wallet_id) for wallet_id in wallet_ids]},
             )
             postings = await connection.execute(
                 text(
@@ -173,9 +176,11 @@ class SqliteBooks(Books):
             )
             entry_count = await connection.scalar(text("SELECT COUNT(*) FROM ledger_entries"))
             return Snapshot(
-                balances={UUID(row_id): from_minor_units(balance) for row_id, balance in balances},
+                balances={
+                    UUID(str(row_id)): from_minor_units(balance) for row_id, balance in balances
+                },
                 postings=Counter(
-                    (UUID(entry_id), account, from_minor_units(delta))
+                    (UUID(str(entry_id)), account, from_minor_units(delta))
                     for entry_id, account, delta in postings
                 ),
                 entry_count=int(entry_count or 0),
@@ -184,11 +189,12 @@ class SqliteBooks(Books):
     async def entry(self, entry_id: UUID) -> tuple[str, EntryPostings]:
         async with self._reading() as connection:
             kind = await connection.scalar(
-                text("SELECT kind FROM ledger_entries WHERE id = :id"), {"id": entry_id.hex}
+                text("SELECT kind FROM ledger_entries WHERE id = :id"),
+                {"id": self._bound(entry_id)},
             )
             postings = await connection.execute(
                 text("SELECT account, delta FROM ledger_postings WHERE entry_id = :id"),
-                {"id": entry_id.hex},
+                {"id": self._bound(entry_id)},
             )
             return str(kind), Counter(
                 (account, from_minor_units(delta)) for account, delta in postings
@@ -208,12 +214,12 @@ class SqliteBooks(Books):
                     "SELECT entry_id FROM ledger_postings GROUP BY entry_id HAVING SUM(delta) <> 0"
                 )
             )
-            return [UUID(entry_id) for entry_id in rows]
+            return [UUID(str(entry_id)) for entry_id in rows]
 
     async def negative_balances(self) -> list[UUID]:
         async with self._reading() as connection:
             rows = await connection.scalars(text("SELECT id FROM wallets WHERE balance < 0"))
-            return [UUID(wallet_id) for wallet_id in rows]
+            return [UUID(str(wallet_id)) for wallet_id in rows]
 
 
 # --- The backends under test ------------------------------------------------------------------
@@ -228,7 +234,7 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(backend: str, database_path: Path) -> AsyncIterator[Harness]:
+async def harness(backend: str, databases: Databases) -> AsyncIterator[Harness]:
     """One store or database for the whole test function; each example opens its own wallets."""
     switch = FaultSwitch()
     if backend == "memory":
@@ -245,18 +251,18 @@ async def harness(backend: str, database_path: Path) -> AsyncIterator[Harness]:
             fault_points=(FaultPoint.IN_THE_MIDDLE, FaultPoint.BEFORE_COMMIT),
         )
         return
-    async with migrated_sqlite_engine(database_path) as engine:
-        sessions = sessions_failing_after_flush(create_session_factory(engine), switch)
+    engine = await databases.engine(backend)
+    sessions = sessions_failing_after_flush(create_session_factory(engine), switch)
 
-        def on_sqlite(*, read_only: bool = False) -> AbstractUnitOfWork:
-            return SqlAlchemyUnitOfWork(sessions, read_only=read_only)
+    def on_sql(*, read_only: bool = False) -> AbstractUnitOfWork:
+        return SqlAlchemyUnitOfWork(sessions, read_only=read_only)
 
-        yield Harness(
-            uow_factory=faulty(on_sqlite, switch),
-            switch=switch,
-            books=SqliteBooks(engine),
-            fault_points=tuple(FaultPoint),
-        )
+    yield Harness(
+        uow_factory=faulty(on_sql, switch),
+        switch=switch,
+        books=SqlBooks(engine),
+        fault_points=tuple(FaultPoint),
+    )
 
 
 # --- Operations and the model -----------------------------------------------------------------

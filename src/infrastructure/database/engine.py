@@ -93,7 +93,12 @@ def create_engine(settings: KeelSettings) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_seconds}
     else:
-        options["connect_args"] = {"prepared_statement_cache_size": settings.statement_cache_size}
+        # SQLAlchemy's adapter and asyncpg itself each cache prepared statements; a server
+        # behind a transaction pooler (pgbouncer) needs both at 0.
+        options["connect_args"] = {
+            "prepared_statement_cache_size": settings.statement_cache_size,
+            "statement_cache_size": settings.statement_cache_size,
+        }
         if settings.isolation_level is not None:
             options["isolation_level"] = settings.isolation_level
     engine = create_async_engine(url, **options)

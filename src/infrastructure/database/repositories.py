@@ -67,9 +67,10 @@ class SqlUserRepository(UserRepository):
 
 
 class SqlWalletRepository(WalletRepository):
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, read_only: bool) -> None:
         super().__init__()
         self._session = session
+        self._read_only = read_only
         self._records: dict[UUID, WalletRecord] = {}
 
     async def _add(self, aggregate: Wallet) -> None:
@@ -83,13 +84,13 @@ class SqlWalletRepository(WalletRepository):
         return None if record is None else self._load(record)
 
     async def _lock(self, ascending_ids: Sequence[UUID]) -> list[Wallet]:
-        # FOR UPDATE locks rows on PostgreSQL; SQLite renders none and relies on BEGIN IMMEDIATE.
         query = (
-            select(WalletRecord)
-            .where(WalletRecord.id.in_(ascending_ids))
-            .order_by(WalletRecord.id)
-            .with_for_update()
+            select(WalletRecord).where(WalletRecord.id.in_(ascending_ids)).order_by(WalletRecord.id)
         )
+        # FOR UPDATE locks rows on PostgreSQL (SQLite renders none: BEGIN IMMEDIATE locked the
+        # whole file). A read-only unit changes nothing, so it has nothing to lock.
+        if not self._read_only:
+            query = query.with_for_update()
         records = (await self._session.scalars(query)).all()
         return [self._load(record) for record in records]
 

@@ -36,7 +36,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             await self._session.close()
             raise translate_database_error(error) or error from error
         self._users = self.users = SqlUserRepository(self._session)
-        self._wallets = self.wallets = SqlWalletRepository(self._session)
+        self._wallets = self.wallets = SqlWalletRepository(self._session, read_only=self.read_only)
         self.ledger = SqlLedgerRepository(self._session)
 
     async def _commit(self) -> None:

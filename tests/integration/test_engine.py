@@ -1,10 +1,11 @@
-"""The engine factory: URL normalization, SQLite settings, exact storage, secrets kept."""
+"""The engine factory: URL normalization, backend settings, exact storage, secrets kept."""
 
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import QueuePool
 
 from infrastructure.database.engine import (
     DatabaseUrlError,
@@ -15,6 +16,7 @@ from infrastructure.database.engine import (
 from infrastructure.settings import KeelSettings
 from tests.builders import stored_wallet
 from tests.conftest import sql_uow_factory, sqlite_settings
+from tests.databases import Databases
 
 
 @pytest.mark.parametrize(
@@ -91,3 +93,28 @@ def test_a_sqlite_file_in_a_missing_directory_is_refused_before_connecting(
 ) -> None:
     with pytest.raises(DatabaseUrlError, match=r"directory .* does not exist"):
         normalize_database_url(f"sqlite:///{tmp_path}/missing/keel.db")
+
+
+async def test_postgres_engines_take_pool_and_statement_cache_settings_from_keel(
+    databases: Databases,
+) -> None:
+    engine = await databases.engine(
+        "postgres",
+        pool_size=3,
+        max_overflow=2,
+        pool_timeout_seconds=7,
+        pool_recycle_seconds=60,
+        statement_cache_size=0,
+    )
+    pool = engine.pool
+    assert isinstance(pool, QueuePool)
+    assert (pool.size(), pool.timeout()) == (3, 7)
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        adapter, driver_connection = raw.dbapi_connection, raw.driver_connection
+        assert adapter is not None
+        assert driver_connection is not None
+        # Both prepared-statement caches, SQLAlchemy's and asyncpg's, are off as asked.
+        assert getattr(adapter, "_prepared_statement_cache") is None  # noqa: B009
+        assert driver_connection._stmt_cache.get_max_size() == 0
+        assert await connection.scalar(text("SELECT 1")) == 1
