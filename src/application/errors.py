@@ -14,3 +14,12 @@ class DatabaseUnavailable(Exception):
 
 class ReadOnlyUnitError(Exception):
     """A read-only unit of work was asked to commit a change."""
+
+
+class BatchItemRefused(Exception):
+    """One item of an all-or-nothing batch was refused, so the whole batch was."""
+
+    def __init__(self, index: int, cause: Exception) -> None:
+        super().__init__(f"item {index + 1}: {cause}")
+        self.index = index
+        self.cause = cause

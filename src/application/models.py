@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, Wit
 
 from domain.credits import Credits
 from domain.errors import InvalidValue
+from domain.tasks import normalize_description, normalize_title
 from domain.users import normalize_email, normalize_username
 
 
@@ -39,6 +40,8 @@ Amount = Annotated[
 
 Email = Annotated[str, PlainValidator(_parse_text(normalize_email))]
 Username = Annotated[str, PlainValidator(_parse_text(normalize_username))]
+Title = Annotated[str, PlainValidator(_parse_text(normalize_title))]
+Description = Annotated[str, PlainValidator(_parse_text(normalize_description))]
 
 
 class Command(BaseModel):

@@ -7,12 +7,12 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 from application.errors import RetryableError
 
 T = TypeVar("T")
-C = TypeVar("C")
+P = ParamSpec("P")
 
 logger = logging.getLogger("keel.retry")
 
@@ -70,12 +70,12 @@ class RetryRunner:
                 await self._sleep(self.policy.delay_before(attempt))
 
 
-class Retrying(Generic[C, T]):
+class Retrying(Generic[P, T]):
     """A use case whose every call runs under the retry runner."""
 
-    def __init__(self, use_case: Callable[[C], Awaitable[T]], runner: RetryRunner) -> None:
+    def __init__(self, use_case: Callable[P, Awaitable[T]], runner: RetryRunner) -> None:
         self._use_case = use_case
         self._runner = runner
 
-    async def __call__(self, command: C) -> T:
-        return await self._runner.run(lambda: self._use_case(command))
+    async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._runner.run(lambda: self._use_case(*args, **kwargs))

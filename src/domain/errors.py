@@ -42,5 +42,17 @@ class InactiveUser(DomainError):
     """The user is deactivated and may not take part in new business."""
 
 
+class IllegalTransition(DomainError):
+    """The task's status, or its deletion, does not allow what was asked."""
+
+
+class DependencyNotDone(DomainError):
+    """A task cannot be done while one of the tasks it depends on is not done."""
+
+
+class DependencyCycle(DomainError):
+    """The dependency would make a task depend, directly or not, on itself."""
+
+
 class UnbalancedEntry(DomainError):
     """A ledger entry whose postings do not sum to zero; the books would not balance."""

@@ -44,8 +44,31 @@ class CreditsTransferred(DomainEvent):
     entry_id: UUID
 
 
+@dataclass(frozen=True, kw_only=True)
+class TaskCreated(DomainEvent):
+    task_id: UUID
+    creator_id: UUID
+    bounty: Credits
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskStatusChanged(DomainEvent):
+    task_id: UUID
+    status: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BountyPaid(DomainEvent):
+    task_id: UUID
+    wallet_id: UUID
+    amount: Credits
+    entry_id: UUID
+
+
 class Aggregate:
     """Base of the aggregates: keeps the events raised since the unit loaded it."""
+
+    id: UUID
 
     def __init__(self) -> None:
         self._pending_events: list[DomainEvent] = []

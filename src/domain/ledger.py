@@ -20,9 +20,17 @@ def wallet_account(wallet_id: UUID) -> str:
     return f"wallet:{wallet_id}"
 
 
+def escrow_account(task_id: UUID) -> str:
+    """Where a task's bounty waits between its creation and its completion or cancellation."""
+    return f"escrow:{task_id}"
+
+
 class EntryKind(enum.StrEnum):
     DEPOSIT = "deposit"
     TRANSFER = "transfer"
+    ESCROW = "escrow"
+    PAYOUT = "payout"
+    REFUND = "refund"
 
 
 @dataclass(frozen=True, slots=True)

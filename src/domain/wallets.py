@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from domain.credits import Credits
 from domain.errors import InactiveUser, InsufficientFunds, InvalidTransfer
 from domain.events import Aggregate, CreditsDeposited, CreditsTransferred, WalletOpened, utc_now
-from domain.ledger import MINT_ACCOUNT, EntryKind, LedgerEntry, wallet_account
+from domain.ledger import MINT_ACCOUNT, EntryKind, LedgerEntry, escrow_account, wallet_account
 from domain.users import User
 
 
@@ -74,6 +74,16 @@ class Wallet(Aggregate):
             )
         )
         return entry
+
+    def fund_escrow(self, task_id: UUID, amount: Credits) -> LedgerEntry:
+        """Move `amount` from this wallet into the escrow of task `task_id`."""
+        self._debit(amount)
+        return LedgerEntry.movement(EntryKind.ESCROW, self.account, escrow_account(task_id), amount)
+
+    def receive_escrow(self, task_id: UUID, amount: Credits, kind: EntryKind) -> LedgerEntry:
+        """Release `amount` from the escrow of task `task_id` into this wallet."""
+        self._credit(amount)
+        return LedgerEntry.movement(kind, escrow_account(task_id), self.account, amount)
 
     def _credit(self, amount: Credits) -> None:
         self.balance = self.balance + amount

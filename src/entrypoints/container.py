@@ -17,6 +17,18 @@ from application.use_cases import (
     RegisterUser,
     TransferCredits,
 )
+from application.use_cases.tasks.changing import (
+    AddDependency,
+    AssignTask,
+    CancelTask,
+    ChangeTaskStatuses,
+    CompleteTask,
+    DeleteTask,
+    RestoreTask,
+    StartTask,
+)
+from application.use_cases.tasks.creating import CreateTask, CreateTasks
+from application.use_cases.tasks.reading import ExportTasks, GetTask, ListTasks
 from infrastructure.database.engine import create_engine, create_session_factory
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.settings import KeelSettings
@@ -63,6 +75,21 @@ class Container(containers.DeclarativeContainer):
     transfer_credits = retried(TransferCredits, uow, retry_runner)
     get_wallet = retried(GetWallet, uow, retry_runner)
     get_wallet_statement = retried(GetWalletStatement, uow, retry_runner)
+
+    create_task = retried(CreateTask, uow, retry_runner)
+    create_tasks = retried(CreateTasks, uow, retry_runner)
+    assign_task = retried(AssignTask, uow, retry_runner)
+    start_task = retried(StartTask, uow, retry_runner)
+    complete_task = retried(CompleteTask, uow, retry_runner)
+    cancel_task = retried(CancelTask, uow, retry_runner)
+    change_task_statuses = retried(ChangeTaskStatuses, uow, retry_runner)
+    delete_task = retried(DeleteTask, uow, retry_runner)
+    restore_task = retried(RestoreTask, uow, retry_runner)
+    add_dependency = retried(AddDependency, uow, retry_runner)
+    get_task = retried(GetTask, uow, retry_runner)
+    list_tasks = retried(ListTasks, uow, retry_runner)
+    # A stream cannot be re-run once it has started handing out tasks.
+    export_tasks = providers.Factory(ExportTasks, uow_factory=uow.provider)
 
 
 def build_container(settings: KeelSettings | None = None) -> Container:

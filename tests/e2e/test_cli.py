@@ -9,8 +9,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from alembic.script import ScriptDirectory
 
-from infrastructure.database.migrations import head_revision
+from infrastructure.database.migrations import alembic_config, head_revision
 from tests.e2e.support import (
     BAD_CONFIGURATION,
     DATABASE_NOT_READY,
@@ -371,8 +372,10 @@ def test_db_upgrade_to_an_unknown_revision_reports_one_error_line(seeded: Seeded
 def test_db_downgrade_minus_one_undoes_one_step_as_its_help_says(seeded: Seeded) -> None:
     result = seeded.keel.run("db", "downgrade", "-1")
 
+    before_head = ScriptDirectory.from_config(alembic_config()).get_revision(head_revision())
+    assert before_head is not None
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("is at revision base")
+    assert result.stdout.strip().endswith(f"is at revision {before_head.down_revision or 'base'}")
 
 
 def test_db_downgrade_of_a_missing_database_file_refuses_and_creates_no_file(keel: Keel) -> None:

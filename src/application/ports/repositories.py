@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from domain.errors import NotFound
+from application.ports.task_queries import TaskDetails, TaskPage, TaskQuery
+from domain.errors import Conflict, NotFound
 from domain.events import Aggregate
 from domain.ledger import LedgerEntry, StatementLine
+from domain.tasks import Task
 from domain.users import User
 from domain.wallets import Wallet
 
@@ -18,7 +20,12 @@ A = TypeVar("A", bound=Aggregate)
 
 
 class TrackingRepository(abc.ABC, Generic[A]):
-    """Hands out one object per id within a unit, and remembers it so the unit can persist it."""
+    """Hands out one object per id within a unit, and remembers it so the unit can persist it.
+
+    Rows are fetched, and locked, in ascending id order whatever the order asked, so that two
+    units locking the same rows cannot deadlock each other. An aggregate the unit already
+    holds is handed out again as it is: lock it the first time the unit asks for it.
+    """
 
     kind: str
 
@@ -26,63 +33,89 @@ class TrackingRepository(abc.ABC, Generic[A]):
         self.seen: dict[UUID, A] = {}
 
     async def add(self, aggregate: A) -> None:
+        if aggregate.id in self.seen:
+            raise Conflict(f"a {self.kind} with id {aggregate.id} already exists")
         await self._add(aggregate)
-        self.seen[self._id_of(aggregate)] = aggregate
+        self.seen[aggregate.id] = aggregate
 
     async def get(self, aggregate_id: UUID) -> A:
         """The aggregate with this id, or `NotFound`."""
-        if aggregate_id in self.seen:
-            return self.seen[aggregate_id]
-        aggregate = await self._get(aggregate_id)
-        if aggregate is None:
-            raise NotFound(self.kind, aggregate_id)
-        self.seen[aggregate_id] = aggregate
+        [aggregate] = await self.get_many([aggregate_id])
         return aggregate
 
-    @staticmethod
-    @abc.abstractmethod
-    def _id_of(aggregate: A) -> UUID: ...
+    async def get_many(self, ids: Sequence[UUID]) -> list[A]:
+        """The aggregates with these ids, in the order asked; `NotFound` names a missing one."""
+        return await self._fetch(ids, lock=False)
+
+    async def get_for_update(self, ids: Sequence[UUID]) -> list[A]:
+        """As `get_many`, and locked against concurrent writers until the unit ends."""
+        return await self._fetch(ids, lock=True)
+
+    async def prefetch(self, ids: Collection[UUID]) -> None:
+        """Load those of these ids that exist, unlocked, so that later gets need no query."""
+        missing = sorted({aggregate_id for aggregate_id in ids if aggregate_id not in self.seen})
+        if missing:
+            for aggregate in await self._load(missing, lock=False):
+                self.seen[aggregate.id] = aggregate
+
+    async def _fetch(self, ids: Sequence[UUID], *, lock: bool) -> list[A]:
+        missing = sorted({aggregate_id for aggregate_id in ids if aggregate_id not in self.seen})
+        if missing:
+            for aggregate in await self._load(missing, lock=lock):
+                self.seen[aggregate.id] = aggregate
+        for aggregate_id in ids:
+            if aggregate_id not in self.seen:
+                raise NotFound(self.kind, aggregate_id)
+        return [self.seen[aggregate_id] for aggregate_id in ids]
 
     @abc.abstractmethod
     async def _add(self, aggregate: A) -> None: ...
 
     @abc.abstractmethod
-    async def _get(self, aggregate_id: UUID) -> A | None: ...
+    async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[A]:
+        """The stored aggregates among these ids, in this order."""
 
 
 class UserRepository(TrackingRepository[User]):
     kind = "user"
 
-    @staticmethod
-    def _id_of(aggregate: User) -> UUID:
-        return aggregate.id
-
 
 class WalletRepository(TrackingRepository[Wallet]):
     kind = "wallet"
 
-    @staticmethod
-    def _id_of(aggregate: Wallet) -> UUID:
-        return aggregate.id
-
-    async def get_for_update(self, wallet_ids: Sequence[UUID]) -> list[Wallet]:
-        """The wallets with these ids, locked against concurrent writers, in the order asked.
-
-        Rows are locked in ascending id order whatever the order asked, so that two units
-        locking the same wallets cannot deadlock each other.
-        """
-        missing = [wallet_id for wallet_id in wallet_ids if wallet_id not in self.seen]
-        locked = await self._lock(sorted(set(missing)))
-        for wallet in locked:
-            self.seen[wallet.id] = wallet
-        for wallet_id in wallet_ids:
-            if wallet_id not in self.seen:
-                raise NotFound(self.kind, wallet_id)
-        return [self.seen[wallet_id] for wallet_id in wallet_ids]
+    async def get_by_owner_for_update(self, owner_id: UUID) -> Wallet:
+        """The wallet of user `owner_id`, locked; `NotFound` when the user has none."""
+        for wallet in self.seen.values():
+            if wallet.owner_id == owner_id:
+                return wallet
+        found = await self._load_by_owner(owner_id)
+        if found is None:
+            raise NotFound("wallet of user", owner_id)
+        self.seen[found.id] = found
+        return found
 
     @abc.abstractmethod
-    async def _lock(self, ascending_ids: Sequence[UUID]) -> list[Wallet]:
-        """Load and lock the wallets that exist among these ids, in this order."""
+    async def _load_by_owner(self, owner_id: UUID) -> Wallet | None: ...
+
+
+class TaskRepository(TrackingRepository[Task]):
+    kind = "task"
+
+    @abc.abstractmethod
+    async def reachable_dependencies(self, task_id: UUID) -> set[UUID]:
+        """Every task that `task_id` depends on, directly or through other tasks."""
+
+    @abc.abstractmethod
+    async def details(self, task_id: UUID) -> TaskDetails:
+        """The task with its subtasks and its dependencies, in a fixed number of queries."""
+
+    @abc.abstractmethod
+    async def find(self, query: TaskQuery) -> TaskPage:
+        """One page of the tasks that match, in the order asked, with how many match."""
+
+    @abc.abstractmethod
+    def export(self) -> AsyncIterator[Task]:
+        """Every task, oldest first, read in chunks so that memory stays flat."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,12 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from application.errors import ReadOnlyUnitError
-from application.ports.repositories import LedgerRepository, UserRepository, WalletRepository
+from application.ports.repositories import (
+    LedgerRepository,
+    TaskRepository,
+    UserRepository,
+    WalletRepository,
+)
 from domain.events import DomainEvent
 
 
@@ -20,6 +25,7 @@ class AbstractUnitOfWork(abc.ABC):
 
     users: UserRepository
     wallets: WalletRepository
+    tasks: TaskRepository
     ledger: LedgerRepository
 
     def __init__(self, *, read_only: bool = False) -> None:
@@ -54,7 +60,11 @@ class AbstractUnitOfWork(abc.ABC):
 
     def collect_events(self) -> list[DomainEvent]:
         """The events raised by the aggregates this unit touched, each handed out once."""
-        aggregates = [*self.users.seen.values(), *self.wallets.seen.values()]
+        aggregates = [
+            *self.users.seen.values(),
+            *self.wallets.seen.values(),
+            *self.tasks.seen.values(),
+        ]
         return [event for aggregate in aggregates for event in aggregate.pull_events()]
 
     def _translate_error(self, error: BaseException) -> Exception | None:

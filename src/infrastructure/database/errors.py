@@ -23,6 +23,8 @@ _CONFLICTS = {
     "uq_users_email": "a user with this email is already registered",
     "uq_users_username": "this username is already taken",
     "uq_wallets_owner_id": "this user already has a wallet",
+    "pk_tasks": "a task with this id already exists",
+    "uq_tasks_id": "a task with this id already exists",
 }
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+)\.(\w+)")
 _RETRYABLE_SQLSTATES = {

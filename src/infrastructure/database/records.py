@@ -1,5 +1,7 @@
 """SQLAlchemy records: how Keel's aggregates are laid out in tables. Never leave this package."""
 
+from __future__ import annotations
+
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -12,9 +14,10 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     Uuid,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from infrastructure.database.types import MinorUnits, UtcDateTime
 
@@ -56,6 +59,53 @@ class WalletRecord(Record):
 
     # A stale write (the row's version moved on since it was read) updates no row and fails.
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
+
+
+class TaskRecord(Record):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("bounty >= 0", name="bounty_not_negative"),
+        # One index per filter, each ending in the sort's tie-breaker.
+        Index(None, "created_at", "id"),
+        Index(None, "updated_at", "id"),
+        Index(None, "title", "id"),
+        Index(None, "status", "created_at", "id"),
+        Index(None, "bounty", "id"),
+        Index(None, "assignee_id", "created_at"),
+        Index(None, "creator_id", "created_at"),
+        Index(None, "parent_id", "created_at"),
+    )
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    creator_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
+    assignee_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"))
+    parent_id: Mapped[UUID | None] = mapped_column(ForeignKey("tasks.id"))
+    bounty: Mapped[Decimal] = mapped_column(MinorUnits)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column()
+
+    # Loaded only on purpose (selectinload): under asyncio a lazy load cannot happen.
+    dependency_links: Mapped[list[TaskDependencyRecord]] = relationship(
+        foreign_keys="TaskDependencyRecord.task_id", lazy="raise", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
+
+
+class TaskDependencyRecord(Record):
+    """Task `task_id` cannot be done before task `depends_on_id` is."""
+
+    __tablename__ = "task_dependencies"
+
+    task_id: Mapped[UUID] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    depends_on_id: Mapped[UUID] = mapped_column(
+        ForeignKey("tasks.id"), primary_key=True, index=True
+    )
 
 
 class LedgerEntryRecord(Record):

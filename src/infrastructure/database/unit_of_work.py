@@ -12,6 +12,7 @@ from infrastructure.database.engine import unit_execution_options
 from infrastructure.database.errors import translate_database_error
 from infrastructure.database.repositories import (
     SqlLedgerRepository,
+    SqlTaskRepository,
     SqlUserRepository,
     SqlWalletRepository,
 )
@@ -35,15 +36,18 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         except DBAPIError as error:
             await self._session.close()
             raise translate_database_error(error) or error from error
-        self._users = self.users = SqlUserRepository(self._session)
+        self._users = self.users = SqlUserRepository(self._session, read_only=self.read_only)
         self._wallets = self.wallets = SqlWalletRepository(self._session, read_only=self.read_only)
+        self._tasks = self.tasks = SqlTaskRepository(self._session, read_only=self.read_only)
         self.ledger = SqlLedgerRepository(self._session)
 
     async def _commit(self) -> None:
-        self._users.write_back()
-        self._wallets.write_back()
+        repositories = (self._users, self._wallets, self._tasks)
+        for repository in repositories:
+            repository.write_back()
         await self._session.flush()
-        self._wallets.read_versions()
+        for repository in repositories:
+            repository.read_versions()
         await self._session.commit()
 
     async def _rollback(self) -> None:

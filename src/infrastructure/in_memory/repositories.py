@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
 from application.ports.repositories import (
     LedgerRepository,
     StatementPage,
+    TaskRepository,
+    TrackingRepository,
     UserRepository,
     WalletRepository,
 )
+from application.ports.task_queries import TaskDetails, TaskPage, TaskQuery
+from domain.errors import NotFound
 from domain.events import Aggregate
 from domain.ledger import LedgerEntry, StatementLine
+from domain.tasks import Task
 from domain.users import User
 from domain.wallets import Wallet
 from infrastructure.in_memory.store import InMemoryStore
+from infrastructure.in_memory.task_filters import matches, sort_key
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -34,39 +40,83 @@ def detached_copy(aggregate: A) -> A:
     return duplicate
 
 
-class InMemoryUserRepository(UserRepository):
-    def __init__(self, store: InMemoryStore) -> None:
+class InMemoryRepository(TrackingRepository[A]):
+    """Copies out of one dict of the store, remembering the versions it read."""
+
+    def __init__(self, stored: dict[UUID, A]) -> None:
         super().__init__()
-        self._store = store
-
-    async def _add(self, aggregate: User) -> None:
-        """Staged in `seen` until the unit commits."""
-
-    async def _get(self, aggregate_id: UUID) -> User | None:
-        user = self._store.users.get(aggregate_id)
-        return None if user is None else detached_copy(user)
-
-
-class InMemoryWalletRepository(WalletRepository):
-    def __init__(self, store: InMemoryStore) -> None:
-        super().__init__()
-        self._store = store
+        self.stored = stored
         self.loaded_versions: dict[UUID, int] = {}
+        self.added: set[UUID] = set()
 
-    async def _add(self, aggregate: Wallet) -> None:
+    async def _add(self, aggregate: A) -> None:
         """Staged in `seen` until the unit commits."""
+        self.added.add(aggregate.id)
 
-    async def _get(self, aggregate_id: UUID) -> Wallet | None:
-        wallet = self._store.wallets.get(aggregate_id)
-        if wallet is None:
-            return None
-        self.loaded_versions[aggregate_id] = wallet.version
-        return detached_copy(wallet)
+    async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[A]:
+        # Writers hold the store's write lock for the whole unit: there is nothing to lock.
+        return [self._copy_out(self.stored[i]) for i in ascending_ids if i in self.stored]
 
-    async def _lock(self, ascending_ids: Sequence[UUID]) -> list[Wallet]:
-        # Writers already hold the store's write lock for the whole unit.
-        wallets = [await self._get(wallet_id) for wallet_id in ascending_ids]
-        return [wallet for wallet in wallets if wallet is not None]
+    def _copy_out(self, aggregate: A) -> A:
+        version = getattr(aggregate, "version", None)
+        if version is not None:
+            self.loaded_versions[aggregate.id] = version
+        return detached_copy(aggregate)
+
+
+class InMemoryUserRepository(InMemoryRepository[User], UserRepository):
+    pass
+
+
+class InMemoryWalletRepository(InMemoryRepository[Wallet], WalletRepository):
+    async def _load_by_owner(self, owner_id: UUID) -> Wallet | None:
+        owned = [wallet for wallet in self.stored.values() if wallet.owner_id == owner_id]
+        return self._copy_out(owned[0]) if owned else None
+
+
+class InMemoryTaskRepository(InMemoryRepository[Task], TaskRepository):
+    async def reachable_dependencies(self, task_id: UUID) -> set[UUID]:
+        reachable: set[UUID] = set()
+        frontier = [task_id]
+        while frontier:
+            task = self._current(frontier.pop())
+            fresh = (task.dependency_ids if task else frozenset()) - reachable
+            reachable |= fresh
+            frontier.extend(fresh)
+        return reachable
+
+    async def details(self, task_id: UUID) -> TaskDetails:
+        task = self._current(task_id)
+        if task is None:
+            raise NotFound(self.kind, task_id)
+        subtasks = [t for t in self._all() if t.parent_id == task_id and not t.is_deleted]
+        dependencies = [t for t in self._all() if t.id in task.dependency_ids]
+        by_creation = sort_key(TaskQuery())
+        return TaskDetails(
+            task=detached_copy(task),
+            subtasks=[detached_copy(t) for t in sorted(subtasks, key=by_creation)],
+            dependencies=[detached_copy(t) for t in sorted(dependencies, key=by_creation)],
+        )
+
+    async def find(self, query: TaskQuery) -> TaskPage:
+        found = sorted(
+            (task for task in self._all() if matches(task, query)),
+            key=sort_key(query),
+            reverse=query.descending,
+        )
+        page = found[query.offset : query.offset + query.limit]
+        return TaskPage(tasks=[detached_copy(task) for task in page], total=len(found))
+
+    async def export(self) -> AsyncIterator[Task]:
+        for task in sorted(self._all(), key=sort_key(TaskQuery())):
+            yield detached_copy(task)
+
+    def _current(self, task_id: UUID) -> Task | None:
+        """The task as this unit sees it: its own staged version, else the committed one."""
+        return self.seen.get(task_id) or self.stored.get(task_id)
+
+    def _all(self) -> list[Task]:
+        return list({**self.stored, **self.seen}.values())
 
 
 class InMemoryLedgerRepository(LedgerRepository):

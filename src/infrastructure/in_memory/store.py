@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from domain.ledger import LedgerEntry
+from domain.tasks import Task
 from domain.users import User
 from domain.wallets import Wallet
 
@@ -20,5 +21,6 @@ class InMemoryStore:
 
     users: dict[UUID, User] = field(default_factory=dict)
     wallets: dict[UUID, Wallet] = field(default_factory=dict)
+    tasks: dict[UUID, Task] = field(default_factory=dict)
     entries: list[LedgerEntry] = field(default_factory=list)
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)

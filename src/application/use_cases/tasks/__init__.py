@@ -1,0 +1,1 @@
+"""Use cases of the task board: tasks, subtasks, dependencies and bounties."""

@@ -1,0 +1,168 @@
+"""Changing tasks: assignment, status, deletion, dependencies; bounties move with status."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from application.models import Command, Result
+from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+from application.views import TaskView
+from domain.errors import IllegalTransition
+from domain.tasks import Task, TaskStatus
+from domain.wallets import Wallet
+
+MAX_BULK_TASKS = 10_000
+
+
+class TaskCommand(Command):
+    task_id: UUID
+
+
+class AssignTaskCommand(TaskCommand):
+    assignee_id: UUID
+
+
+class AddDependencyCommand(TaskCommand):
+    depends_on_id: UUID
+
+
+class ChangeTaskStatusesCommand(Command):
+    task_ids: list[UUID] = Field(min_length=1, max_length=MAX_BULK_TASKS)
+    status: Literal[TaskStatus.IN_PROGRESS, TaskStatus.DONE, TaskStatus.CANCELLED]
+
+
+class ChangedTasks(Result):
+    changed: int
+
+
+async def move(uow: AbstractUnitOfWork, task: Task, status: TaskStatus) -> None:
+    """Move `task` to `status`, paying or refunding its bounty on the way."""
+    if status is TaskStatus.IN_PROGRESS:
+        task.start()
+        return
+    if status is TaskStatus.DONE:
+        dependencies = await uow.tasks.get_many(sorted(task.dependency_ids))
+        entry = task.complete(dependencies, await _bounty_wallet(uow, task, task.assignee_id))
+    elif status is TaskStatus.CANCELLED:
+        entry = task.cancel(await _bounty_wallet(uow, task, task.creator_id))
+    else:
+        raise IllegalTransition(f"task {task.id} cannot go back to {status.value}")
+    if entry is not None:
+        await uow.ledger.append(entry)
+
+
+async def _bounty_wallet(
+    uow: AbstractUnitOfWork, task: Task, owner_id: UUID | None
+) -> Wallet | None:
+    if task.bounty.value == 0 or owner_id is None:
+        return None
+    return await uow.wallets.get_by_owner_for_update(owner_id)
+
+
+class _ChangeTaskStatus:
+    target: TaskStatus
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, command: TaskCommand) -> TaskView:
+        async with self._uow_factory() as uow:
+            [task] = await uow.tasks.get_for_update([command.task_id])
+            await move(uow, task, self.target)
+            await uow.commit()
+        return TaskView.of(task)
+
+
+class StartTask(_ChangeTaskStatus):
+    """todo → in_progress; the task needs an assignee."""
+
+    target = TaskStatus.IN_PROGRESS
+
+
+class CompleteTask(_ChangeTaskStatus):
+    """in_progress → done once every dependency is done; the bounty goes to the assignee."""
+
+    target = TaskStatus.DONE
+
+
+class CancelTask(_ChangeTaskStatus):
+    """todo or in_progress → cancelled; the bounty goes back to the creator."""
+
+    target = TaskStatus.CANCELLED
+
+
+class ChangeTaskStatuses:
+    """Move many tasks to one status, all or nothing; tasks already there stay as they are."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, command: ChangeTaskStatusesCommand) -> ChangedTasks:
+        changed = 0
+        async with self._uow_factory() as uow:
+            for task in await uow.tasks.get_for_update(sorted(set(command.task_ids))):
+                if task.status is not command.status:
+                    await move(uow, task, command.status)
+                    changed += 1
+            await uow.commit()
+        return ChangedTasks(changed=changed)
+
+
+class AssignTask:
+    """Give an open task to an active user."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, command: AssignTaskCommand) -> TaskView:
+        async with self._uow_factory() as uow:
+            [task] = await uow.tasks.get_for_update([command.task_id])
+            task.assign(await uow.users.get(command.assignee_id))
+            await uow.commit()
+        return TaskView.of(task)
+
+
+class DeleteTask:
+    """Soft-delete a task: it leaves lists and can be restored; its bounty stays in escrow."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, command: TaskCommand) -> TaskView:
+        async with self._uow_factory() as uow:
+            [task] = await uow.tasks.get_for_update([command.task_id])
+            task.delete()
+            await uow.commit()
+        return TaskView.of(task)
+
+
+class RestoreTask:
+    """Bring a soft-deleted task back."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, command: TaskCommand) -> TaskView:
+        async with self._uow_factory() as uow:
+            [task] = await uow.tasks.get_for_update([command.task_id])
+            task.restore()
+            await uow.commit()
+        return TaskView.of(task)
+
+
+class AddDependency:
+    """Make a task wait for another; a dependency that would close a cycle is refused."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def __call__(self, command: AddDependencyCommand) -> TaskView:
+        async with self._uow_factory() as uow:
+            [task] = await uow.tasks.get_for_update([command.task_id])
+            other = await uow.tasks.get(command.depends_on_id)
+            task.depend_on(other, await uow.tasks.reachable_dependencies(other.id))
+            await uow.commit()
+        return TaskView.of(task)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from application.ports.repositories import LedgerRepository, StatementPage
+from domain.ledger import EntryKind, LedgerEntry, StatementLine
+from infrastructure.database.records import LedgerEntryRecord, PostingRecord
+
+
+class SqlLedgerRepository(LedgerRepository):
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def append(self, entry: LedgerEntry) -> None:
+        # Written at once, without ORM objects: entries are never changed after they are made.
+        await self._session.execute(
+            insert(LedgerEntryRecord),
+            [{"id": entry.id, "kind": entry.kind.value, "created_at": entry.created_at}],
+        )
+        await self._session.execute(
+            insert(PostingRecord),
+            [
+                {"entry_id": entry.id, "account": posting.account, "delta": posting.delta}
+                for posting in entry.postings
+            ],
+        )
+
+    async def statement(self, account: str, *, limit: int, offset: int) -> StatementPage:
+        total = await self._session.scalar(
+            select(func.count()).select_from(PostingRecord).where(PostingRecord.account == account)
+        )
+        rows = await self._session.execute(
+            select(
+                PostingRecord.entry_id,
+                LedgerEntryRecord.kind,
+                PostingRecord.delta,
+                LedgerEntryRecord.created_at,
+            )
+            .join(LedgerEntryRecord, LedgerEntryRecord.id == PostingRecord.entry_id)
+            .where(PostingRecord.account == account)
+            .order_by(PostingRecord.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        lines = [
+            StatementLine(entry_id=entry_id, kind=EntryKind(kind), delta=delta, created_at=created)
+            for entry_id, kind, delta, created in rows
+        ]
+        return StatementPage(lines=lines, total=total or 0)

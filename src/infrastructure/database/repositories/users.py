@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from application.ports.repositories import UserRepository
+from domain.users import User
+from infrastructure.database.records import UserRecord
+from infrastructure.database.repositories.records import SqlRepository
+
+
+class SqlUserRepository(SqlRepository[User, UserRecord], UserRepository):
+    record_type = UserRecord
+
+    def _new_record(self, aggregate: User) -> UserRecord:
+        return UserRecord(id=aggregate.id)
+
+    def _to_domain(self, record: UserRecord) -> User:
+        return User(
+            id=record.id,
+            email=record.email,
+            username=record.username,
+            active=record.active,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+    def _write(self, aggregate: User, record: UserRecord) -> None:
+        record.email = aggregate.email
+        record.username = aggregate.username
+        record.active = aggregate.active
+        record.created_at = aggregate.created_at
+        record.updated_at = aggregate.updated_at
