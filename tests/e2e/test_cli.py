@@ -369,10 +369,10 @@ def test_db_upgrade_to_an_unknown_revision_reports_one_error_line(seeded: Seeded
     assert_reported_without_traceback(result)
 
 
-def test_db_downgrade_minus_one_undoes_one_step_as_its_help_says(seeded: Seeded) -> None:
+def test_db_downgrade_minus_one_undoes_one_step_as_its_help_says(seeded: Seeded, head: str) -> None:
     result = seeded.keel.run("db", "downgrade", "-1")
 
-    before_head = ScriptDirectory.from_config(alembic_config()).get_revision(head_revision())
+    before_head = ScriptDirectory.from_config(alembic_config()).get_revision(head)
     assert before_head is not None
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith(f"is at revision {before_head.down_revision or 'base'}")
