@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Keel's main job on the embedded SQLite default: migrate ./keel.db, then walk through the
-# use cases with the CLI and print what happened. Safe to run again: each run adds new users.
+# use cases with the CLI and print what happened. Safe to run again: each run adds new users
+# and a new task.
 set -euo pipefail
 
 field() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
@@ -42,3 +43,21 @@ keel wallets statement "$alice_wallet"
 step "bob's wallet as JSON, for scripts"
 keel wallets show "$bob_wallet" --json
 echo
+
+step "alice posts a task with a bounty of 25 credits: it leaves her wallet for escrow"
+task=$(keel tasks create --creator "$alice" --title "Write the release notes ($run_id)" \
+    --bounty 25 --json | field id)
+keel tasks show "$task"
+keel wallets show "$alice_wallet"
+keel wallets show "$bob_wallet"
+
+step "assign the task to bob, start it and complete it"
+keel tasks assign "$task" --to "$bob"
+keel tasks start "$task"
+keel tasks complete "$task"
+
+step "bob was paid the bounty"
+keel wallets show "$bob_wallet"
+
+step "alice's statement shows the bounty leaving her wallet for escrow"
+keel wallets statement "$alice_wallet"

@@ -24,8 +24,9 @@ from domain.wallets import Wallet
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 10_000
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 and C1 controls: some terminals act on C1 codes such as U+009B as escape sequences.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class TaskStatus(enum.StrEnum):
@@ -54,7 +55,9 @@ def normalize_description(raw: str) -> str:
     if len(raw) > MAX_DESCRIPTION_LENGTH:
         raise InvalidValue(f"a description has at most {MAX_DESCRIPTION_LENGTH} characters")
     if _CONTROL_BUT_LINES.search(raw):
-        raise InvalidValue("a description cannot contain control characters but tabs and newlines")
+        raise InvalidValue(
+            "a description cannot contain control characters but tabs and line breaks"
+        )
     return raw
 
 
@@ -147,8 +150,19 @@ class Task(Aggregate):
         self.assignee_id = assignee.id
         self._touch()
 
+    def check_transition(self, status: TaskStatus) -> None:
+        """Raise `IllegalTransition` unless the task may move to `status` now."""
+        if status is TaskStatus.IN_PROGRESS:
+            self._require_status(TaskStatus.TODO, "start")
+        elif status is TaskStatus.DONE:
+            self._require_status(TaskStatus.IN_PROGRESS, "complete")
+        elif status is TaskStatus.CANCELLED:
+            self._require_open("be cancelled")
+        else:
+            raise IllegalTransition(f"task {self.id} cannot go back to {status.value}")
+
     def start(self) -> None:
-        self._require_status(TaskStatus.TODO, "start")
+        self.check_transition(TaskStatus.IN_PROGRESS)
         if self.assignee_id is None:
             raise IllegalTransition(f"task {self.id} needs an assignee before it can start")
         self._move_to(TaskStatus.IN_PROGRESS)
@@ -157,7 +171,7 @@ class Task(Aggregate):
         self, dependencies: Collection[Task], assignee_wallet: Wallet | None = None
     ) -> LedgerEntry | None:
         """Mark the task done and pay its bounty, if any, to the assignee's wallet."""
-        self._require_status(TaskStatus.IN_PROGRESS, "complete")
+        self.check_transition(TaskStatus.DONE)
         if {dependency.id for dependency in dependencies} != self.dependency_ids:
             raise ValueError("complete() needs every dependency of the task")
         pending = sorted(str(d.id) for d in dependencies if d.status is not TaskStatus.DONE)
@@ -169,7 +183,7 @@ class Task(Aggregate):
 
     def cancel(self, creator_wallet: Wallet | None = None) -> LedgerEntry | None:
         """Cancel the task and refund its bounty, if any, to the creator's wallet."""
-        self._require_open("be cancelled")
+        self.check_transition(TaskStatus.CANCELLED)
         entry = self._release_bounty(self.creator_id, creator_wallet, EntryKind.REFUND)
         self._move_to(TaskStatus.CANCELLED)
         return entry

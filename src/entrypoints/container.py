@@ -8,6 +8,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from application.audit import Audited
 from application.retry import RetryCounter, Retrying, RetryPolicy, RetryRunner
 from application.use_cases import (
     DepositCredits,
@@ -45,10 +46,11 @@ def retry_policy(settings: KeelSettings) -> RetryPolicy:
 def retried(
     use_case: type[Any], uow: providers.Provider[Any], runner: Any
 ) -> providers.Factory[Any]:
-    """A use case on fresh units from `uow`, re-run whole on a transient failure."""
-    return providers.Factory(
+    """A use case on fresh units from `uow`, audited, and re-run whole on a transient failure."""
+    retrying = providers.Factory(
         Retrying, providers.Factory(use_case, uow_factory=uow.provider), runner
     )
+    return providers.Factory(Audited, retrying, use_case.__name__)
 
 
 class Container(containers.DeclarativeContainer):

@@ -27,6 +27,8 @@ class KeelSettings(BaseSettings):
     isolation_level: Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"] | None = None
     sqlite_busy_timeout_seconds: float = Field(default=30, ge=0)
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     retry_attempts: int = Field(default=5, ge=1)
     retry_first_delay_seconds: float = Field(default=0.005, ge=0)
     retry_max_delay_seconds: float = Field(default=0.25, ge=0)

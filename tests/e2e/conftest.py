@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -47,11 +45,6 @@ def seeded_original(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
 @pytest.fixture
 def seeded(seeded_original: Seeded, tmp_path: Path) -> Seeded:
     """A private copy of the seeded database, so that a write by one test reaches no other."""
-    copy = tmp_path / "keel.db"
-    # The backup API copies a consistent snapshot, including what is still in the WAL file.
-    with (
-        closing(sqlite3.connect(seeded_original.keel.database)) as source,
-        closing(sqlite3.connect(copy)) as target,
-    ):
-        source.backup(target)
-    return dataclasses.replace(seeded_original, keel=Keel(copy))
+    return dataclasses.replace(
+        seeded_original, keel=seeded_original.keel.copy_to(tmp_path / "keel.db")
+    )

@@ -23,7 +23,7 @@ DATABASE_NOT_READY = 3
 DATABASE_UNAVAILABLE = 69
 BAD_CONFIGURATION = 78
 
-TABLES = ("users", "wallets", "ledger_entries", "ledger_postings")
+TABLES = ("users", "wallets", "ledger_entries", "ledger_postings", "tasks", "task_dependencies")
 
 Rows = dict[str, list[tuple[Any, ...]]]
 
@@ -34,20 +34,27 @@ class Keel:
 
     database: Path
 
-    def run(self, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
-        """Run `keel ARGS`; keyword arguments set more environment variables."""
+    def run(
+        self, *args: str, stdin: str | None = None, **environment: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `keel ARGS`, fed `stdin`; other keyword arguments set environment variables."""
         return subprocess.run(
             [str(KEEL), *args],
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
-            env={**os.environ, "KEEL_DATABASE_URL": f"sqlite:///{self.database}", **environment},
+            env=self.environment(**environment),
         )
 
-    def ok(self, *args: str) -> str:
+    def environment(self, **more: str) -> dict[str, str]:
+        """The environment `keel` runs in: this one, pointed at the database."""
+        return {**os.environ, "KEEL_DATABASE_URL": f"sqlite:///{self.database}", **more}
+
+    def ok(self, *args: str, stdin: str | None = None) -> str:
         """The stdout of a command that must succeed."""
-        result = self.run(*args)
+        result = self.run(*args, stdin=stdin)
         assert result.returncode == 0, f"keel {' '.join(args)} failed: {result.stderr}"
         assert result.stderr == ""
         return result.stdout
@@ -67,9 +74,20 @@ class Keel:
         """Every row of Keel's tables, read past the CLI, to tell whether anything was written."""
         with closing(self._connect()) as connection:
             return {
-                table: connection.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+                # Two columns: task_dependencies is keyed by both.
+                table: connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
                 for table in TABLES
             }
+
+    def copy_to(self, database: Path) -> Keel:
+        """The CLI on a copy of this database at `database`, which no write here reaches."""
+        # The backup API copies a consistent snapshot, including what is still in the WAL file.
+        with (
+            closing(sqlite3.connect(self.database)) as source,
+            closing(sqlite3.connect(database)) as target,
+        ):
+            source.backup(target)
+        return Keel(database)
 
     def _connect(self) -> sqlite3.Connection:
         # Read-only, so that checking the database can neither create nor change it.

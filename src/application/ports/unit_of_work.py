@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import abc
+import logging
 from types import TracebackType
 from typing import Protocol, Self
 
+from application.audit import audit_repository
+from application.audit import logger as audit_logger
 from application.errors import ReadOnlyUnitError
 from application.ports.repositories import (
     LedgerRepository,
@@ -35,6 +38,11 @@ class AbstractUnitOfWork(abc.ABC):
     async def __aenter__(self) -> Self:
         self._committed = False
         await self._begin()
+        if audit_logger.isEnabledFor(logging.INFO):
+            self.users = audit_repository(self.users, "users")
+            self.wallets = audit_repository(self.wallets, "wallets")
+            self.tasks = audit_repository(self.tasks, "tasks")
+            self.ledger = audit_repository(self.ledger, "ledger")
         return self
 
     async def __aexit__(

@@ -9,8 +9,14 @@ from typing import NoReturn, ParamSpec, TypeVar
 import click
 import pydantic
 
-from application.errors import DatabaseUnavailable, ReadOnlyUnitError, RetryableError
+from application.errors import (
+    BatchItemRefused,
+    DatabaseUnavailable,
+    ReadOnlyUnitError,
+    RetryableError,
+)
 from domain.errors import DomainError
+from infrastructure.database.backup import BackupMissing
 from infrastructure.database.engine import DatabaseUrlError
 from infrastructure.database.migrations import MigrationError
 
@@ -32,13 +38,22 @@ class InvalidSettings(Exception):
     """A `KEEL_*` environment variable holds a value Keel cannot use."""
 
 
-def describe_validation_error(error: pydantic.ValidationError) -> str:
+class InvalidFile(Exception):
+    """An input file that cannot be used as it is; the message names the line."""
+
+
+def validation_problems(error: pydantic.ValidationError) -> str:
+    """`field: reason` for each problem, joined on one line."""
     problems = []
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"]) or "input"
         message = problem["msg"].removeprefix("Value error, ")
         problems.append(f"{field}: {message}")
-    return "invalid input: " + "; ".join(problems)
+    return "; ".join(problems)
+
+
+def describe_validation_error(error: pydantic.ValidationError) -> str:
+    return "invalid input: " + validation_problems(error)
 
 
 def reported_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -50,7 +65,14 @@ def reported_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except pydantic.ValidationError as error:
             fail(describe_validation_error(error), EXIT_REFUSED)
-        except (DomainError, ReadOnlyUnitError, MigrationError) as error:
+        except (
+            DomainError,
+            BatchItemRefused,
+            InvalidFile,
+            ReadOnlyUnitError,
+            MigrationError,
+            BackupMissing,
+        ) as error:
             fail(str(error), EXIT_REFUSED)
         except (InvalidSettings, DatabaseUrlError) as error:
             fail(str(error), EXIT_BAD_CONFIGURATION)

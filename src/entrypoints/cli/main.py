@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from application.use_cases import (
@@ -12,68 +14,28 @@ from application.use_cases import (
     TransferCreditsCommand,
     WalletStatementQuery,
 )
-from entrypoints.cli.errors import DatabaseNotReady, reported_errors
-from entrypoints.cli.output import show
-from entrypoints.cli.runtime import database_label, load_settings, run_request
-from infrastructure.database import migrations
-from infrastructure.database.engine import missing_sqlite_file
-from infrastructure.database.migrations import head_revision
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+from entrypoints.cli.database import database, doctor
+from entrypoints.cli.errors import reported_errors
+from entrypoints.cli.output import json_option, show
+from entrypoints.cli.runtime import run_request, start_invocation
+from entrypoints.cli.tasks import tasks
 
 
 @click.group(help="Keel: a unit-of-work kernel. The database comes from KEEL_DATABASE_URL.")
-def cli() -> None:
-    pass
-
-
-@cli.group(help="Migrate the database schema.")
-def db() -> None:
-    pass
-
-
-@db.command(help="Migrate to REVISION (default: the newest).")
-@click.argument("revision", default="head")
-@reported_errors
-def upgrade(revision: str) -> None:
-    status = run_request(
-        lambda container: migrations.upgrade(container.engine(), revision), needs_schema=False
-    )
-    click.echo(f"database {database_label(load_settings())} is at revision {status.current}")
-
-
-@db.command(
-    help="Migrate back to REVISION ('base' removes every table, '-1' undoes one step).",
-    context_settings={"ignore_unknown_options": True},  # so that '-1' is a revision
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="KEEL_WORKSPACE",
+    help="Use the workspace's own database, DIR/.keel/keel.db, migrated on first use.",
 )
-@click.argument("revision")
 @reported_errors
-def downgrade(revision: str) -> None:
-    settings = load_settings()
-    missing = missing_sqlite_file(settings)
-    if missing is not None:
-        raise DatabaseNotReady(f"database file {missing} does not exist: nothing to downgrade")
-    status = run_request(
-        lambda container: migrations.downgrade(container.engine(), revision), needs_schema=False
-    )
-    click.echo(
-        f"database {database_label(load_settings())} is at revision {status.current or 'base'}"
-    )
+def cli(workspace: Path | None) -> None:
+    start_invocation(workspace)
 
 
-@db.command(help="Show the database's revision and the newest one.")
-@reported_errors
-def current() -> None:
-    missing = missing_sqlite_file(load_settings())
-    if missing is not None:
-        click.echo(
-            f"current: none (database file {missing} does not exist)  head: {head_revision()}"
-        )
-        return
-    status = run_request(
-        lambda container: migrations.schema_status(container.engine()), needs_schema=False
-    )
-    click.echo(f"current: {status.current or 'none'}  head: {status.head}")
+cli.add_command(database)
+cli.add_command(doctor)
+cli.add_command(tasks)
 
 
 @cli.group(help="Register users.")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import click
 
 from application.models import Result
 from application.use_cases import StatementView, TransferReceipt
-from application.views import UserView, WalletView
+from application.use_cases.tasks.changing import ChangedTasks
+from application.use_cases.tasks.reading import TaskDetailsView, TaskPageView
+from application.views import TaskView, UserView, WalletView
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
 
 def show(result: Result, as_json: bool) -> None:
@@ -26,6 +32,14 @@ def describe(result: Result) -> str:
             )
         case StatementView():
             return _describe_statement(result)
+        case TaskView():
+            return _describe_task(result)
+        case TaskDetailsView():
+            return _describe_task_details(result)
+        case TaskPageView():
+            return _describe_task_page(result)
+        case ChangedTasks():
+            return f"changed {result.changed} task{'' if result.changed == 1 else 's'}"
     raise TypeError(f"no description for {type(result).__name__}")
 
 
@@ -41,3 +55,38 @@ def _describe_statement(statement: StatementView) -> str:
         for line in statement.lines
     ]
     return "\n".join(lines)
+
+
+def _describe_task(task: TaskView) -> str:
+    deleted = ", deleted" if task.deleted_at is not None else ""
+    return (
+        f"task {task.id}: {task.title} [{task.status.value}{deleted}] "
+        f"bounty {task.bounty}, assignee {task.assignee_id or 'none'}"
+    )
+
+
+def _task_row(task: TaskView) -> str:
+    """One task in a table: id, status, bounty, title."""
+    deleted = " (deleted)" if task.deleted_at is not None else ""
+    return f"  {task.id}  {task.status.value:<11}  {task.bounty:>12}  {task.title}{deleted}"
+
+
+def _describe_task_details(details: TaskDetailsView) -> str:
+    task = details.task
+    lines = [
+        _describe_task(task),
+        f"  created by {task.creator_id} at {task.created_at:%Y-%m-%d %H:%M:%S}"
+        f"; parent {task.parent_id or 'none'}",
+    ]
+    if task.description:
+        lines.append(textwrap.indent(task.description, "  "))
+    lines.append(f"subtasks: {len(details.subtasks) or 'none'}")
+    lines += [_task_row(subtask) for subtask in details.subtasks]
+    lines.append(f"depends on: {len(details.dependencies) or 'none'}")
+    lines += [_task_row(dependency) for dependency in details.dependencies]
+    return "\n".join(lines)
+
+
+def _describe_task_page(page: TaskPageView) -> str:
+    shown = f"{page.offset + 1}-{page.offset + len(page.tasks)}" if page.tasks else "none"
+    return "\n".join([f"tasks {shown} of {page.total}", *map(_task_row, page.tasks)])

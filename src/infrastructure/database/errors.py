@@ -64,7 +64,14 @@ def translated_database_errors() -> Iterator[None]:
         yield
     except (DBAPIError, StaleDataError) as error:
         raise translate_database_error(error) or error from error
-    except (ConnectionError, TimeoutError, socket.gaierror) as error:
+    # Not every ConnectionError: a BrokenPipeError on the caller's own output is not ours.
+    except (
+        ConnectionRefusedError,
+        ConnectionResetError,
+        ConnectionAbortedError,
+        TimeoutError,
+        socket.gaierror,
+    ) as error:
         raise DatabaseUnavailable(f"cannot reach the database: {error}") from error
 
 

@@ -14,6 +14,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from infrastructure.database.backup import back_up, restore, sqlite_file
 from infrastructure.database.engine import READ_ONLY_OPTION
 
 # A wheel carries the migration scripts inside this package; a source checkout (editable
@@ -23,9 +24,9 @@ _CHECKOUT_SCRIPTS = Path(__file__).resolve().parents[3] / "alembic"
 SCRIPT_LOCATION = _PACKAGED_SCRIPTS if _PACKAGED_SCRIPTS.is_dir() else _CHECKOUT_SCRIPTS
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, scripts: Path = SCRIPT_LOCATION) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(SCRIPT_LOCATION))
+    config.set_main_option("script_location", str(scripts))
     config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
     return config
@@ -41,13 +42,37 @@ class SchemaStatus:
         return self.current == self.head
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision(scripts: Path = SCRIPT_LOCATION) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(scripts=scripts)).get_current_head()
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> SchemaStatus:
-    await _run(engine, lambda config: command.upgrade(config, revision))
-    return await schema_status(engine)
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", *, scripts: Path = SCRIPT_LOCATION
+) -> SchemaStatus:
+    """Migrate up to `revision` in one transaction: on failure no step of it stays applied."""
+    await _run(engine, lambda config: command.upgrade(config, revision), scripts)
+    return await schema_status(engine, scripts)
+
+
+async def upgrade_with_backup(
+    engine: AsyncEngine, revision: str = "head", *, scripts: Path = SCRIPT_LOCATION
+) -> SchemaStatus:
+    """As `upgrade`; a SQLite file is first backed up next to itself, and put back on failure.
+
+    The backup, `<file>.pre-upgrade.backup`, is kept after a successful upgrade too.
+    """
+    database = sqlite_file(engine.url)
+    status = await schema_status(engine, scripts)
+    if database is None or status.current is None or status.up_to_date:
+        return await upgrade(engine, revision, scripts=scripts)
+    backup = database.with_name(database.name + ".pre-upgrade.backup")
+    await back_up(database, backup)
+    try:
+        return await upgrade(engine, revision, scripts=scripts)
+    except Exception:
+        await engine.dispose()  # no pooled connection may hold the file while it is restored
+        await restore(backup, database)
+        raise
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> SchemaStatus:
@@ -60,22 +85,24 @@ async def check(engine: AsyncEngine) -> None:
     await _run(engine, command.check)
 
 
-async def schema_status(engine: AsyncEngine) -> SchemaStatus:
+async def schema_status(engine: AsyncEngine, scripts: Path = SCRIPT_LOCATION) -> SchemaStatus:
     async with engine.connect() as connection:
         connection = await connection.execution_options(**{READ_ONLY_OPTION: True})
         current = await connection.run_sync(
             lambda sync: MigrationContext.configure(sync).get_current_revision()
         )
-    return SchemaStatus(current=current, head=head_revision())
+    return SchemaStatus(current=current, head=head_revision(scripts))
 
 
 class MigrationError(Exception):
     """Alembic refused the migration asked for (an unknown revision, say); nothing changed."""
 
 
-async def _run(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
+async def _run(
+    engine: AsyncEngine, step: Callable[[Config], None], scripts: Path = SCRIPT_LOCATION
+) -> None:
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(lambda sync: step(alembic_config(sync)))
+            await connection.run_sync(lambda sync: step(alembic_config(sync, scripts)))
     except CommandError as error:
         raise MigrationError(str(error)) from error

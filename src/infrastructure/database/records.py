@@ -57,8 +57,11 @@ class WalletRecord(Record):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    # A stale write (the row's version moved on since it was read) updates no row and fails.
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
+    # Keel sets the next version itself (once per unit); a stale write updates no row.
+    __mapper_args__ = {  # noqa: RUF012 - read once by the mapper
+        "version_id_col": version,
+        "version_id_generator": False,
+    }
 
 
 class TaskRecord(Record):
@@ -94,7 +97,11 @@ class TaskRecord(Record):
         foreign_keys="TaskDependencyRecord.task_id", lazy="raise", cascade="all, delete-orphan"
     )
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - read once by the mapper
+    # Keel sets the next version itself (once per unit); a stale write updates no row.
+    __mapper_args__ = {  # noqa: RUF012 - read once by the mapper
+        "version_id_col": version,
+        "version_id_generator": False,
+    }
 
 
 class TaskDependencyRecord(Record):

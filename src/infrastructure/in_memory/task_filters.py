@@ -19,9 +19,18 @@ def matches(task: Task, query: TaskQuery) -> bool:
         not query.top_level_only or task.parent_id is None,
         query.created_after is None or task.created_at > query.created_after,
         query.created_before is None or task.created_at < query.created_before,
-        query.title_contains is None or query.title_contains.lower() in task.title.lower(),
+        query.title_contains is None
+        or ascii_lower(query.title_contains) in ascii_lower(task.title),
     )
     return all(checks)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """Lower case as SQL's lower() does on SQLite: only A-Z, so both adapters match alike."""
+    return text.translate(_ASCII_LOWER)
 
 
 def sort_key(query: TaskQuery) -> Callable[[Task], tuple[Any, ...]]:

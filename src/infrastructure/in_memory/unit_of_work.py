@@ -19,8 +19,6 @@ from infrastructure.in_memory.repositories import (
 )
 from infrastructure.in_memory.store import InMemoryStore
 
-MISSING_REFERENCE = NotFound("referenced record", "(foreign key)")
-
 
 class InMemoryUnitOfWork(AbstractUnitOfWork):
     """Writers take the store's lock for the whole unit; readers see the last commit."""
@@ -78,7 +76,7 @@ def _unique(values: Iterable[object], message: str) -> None:
 
 def _exist(ids: Iterable[UUID], stored: Mapping[UUID, object]) -> None:
     if any(referenced not in stored for referenced in ids):
-        raise MISSING_REFERENCE
+        raise NotFound("referenced record", "(foreign key)")
 
 
 def _check_versions(repository: InMemoryRepository[Any]) -> None:

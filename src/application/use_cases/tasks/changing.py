@@ -10,7 +10,6 @@ from pydantic import Field
 from application.models import Command, Result
 from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from application.views import TaskView
-from domain.errors import IllegalTransition
 from domain.tasks import Task, TaskStatus
 from domain.wallets import Wallet
 
@@ -40,16 +39,15 @@ class ChangedTasks(Result):
 
 async def move(uow: AbstractUnitOfWork, task: Task, status: TaskStatus) -> None:
     """Move `task` to `status`, paying or refunding its bounty on the way."""
+    task.check_transition(status)  # before any wallet is looked up: its error comes first
     if status is TaskStatus.IN_PROGRESS:
         task.start()
         return
     if status is TaskStatus.DONE:
         dependencies = await uow.tasks.get_many(sorted(task.dependency_ids))
         entry = task.complete(dependencies, await _bounty_wallet(uow, task, task.assignee_id))
-    elif status is TaskStatus.CANCELLED:
-        entry = task.cancel(await _bounty_wallet(uow, task, task.creator_id))
     else:
-        raise IllegalTransition(f"task {task.id} cannot go back to {status.value}")
+        entry = task.cancel(await _bounty_wallet(uow, task, task.creator_id))
     if entry is not None:
         await uow.ledger.append(entry)
 
@@ -103,12 +101,27 @@ class ChangeTaskStatuses:
     async def __call__(self, command: ChangeTaskStatusesCommand) -> ChangedTasks:
         changed = 0
         async with self._uow_factory() as uow:
-            for task in await uow.tasks.get_for_update(sorted(set(command.task_ids))):
+            tasks = await uow.tasks.get_for_update(sorted(set(command.task_ids)))
+            for task in dependencies_first(tasks):
                 if task.status is not command.status:
                     await move(uow, task, command.status)
                     changed += 1
             await uow.commit()
         return ChangedTasks(changed=changed)
+
+
+def dependencies_first(tasks: list[Task]) -> list[Task]:
+    """The tasks in an order where each comes after those of them it depends on.
+
+    So a batch can complete a task together with its dependencies, whatever their ids.
+    """
+    pending = {task.id: task for task in tasks}
+    ordered: list[Task] = []
+    while pending:
+        ready = [t for t in pending.values() if not t.dependency_ids & pending.keys()]
+        for task in ready or list(pending.values()):  # no cycles exist; guard all the same
+            ordered.append(pending.pop(task.id))
+    return ordered
 
 
 class AssignTask:

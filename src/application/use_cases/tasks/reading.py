@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncGenerator
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from application.models import Command, Result
 from application.ports.task_queries import TaskQuery, TaskSort
@@ -32,8 +31,8 @@ class ListTasksQuery(Command):
     creator_id: UUID | None = None
     parent_id: UUID | None = None
     top_level_only: bool = False
-    created_after: datetime | None = None
-    created_before: datetime | None = None
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
     title_contains: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE_LENGTH)
     include_deleted: bool = False
     sort: TaskSort = TaskSort.CREATED_AT
@@ -88,7 +87,7 @@ class ExportTasks:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
 
-    async def __call__(self) -> AsyncIterator[TaskView]:
+    async def __call__(self) -> AsyncGenerator[TaskView, None]:
         async with self._uow_factory(read_only=True) as uow:
             async for task in uow.tasks.export():
                 yield TaskView.of(task)

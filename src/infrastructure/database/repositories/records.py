@@ -14,6 +14,8 @@ from application.ports.repositories import TrackingRepository
 from domain.events import Aggregate
 from infrastructure.database.records import Record
 
+IDS_PER_QUERY = 5000
+
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R", bound=Record)
 
@@ -28,8 +30,10 @@ class SqlRepository(TrackingRepository[A], Generic[A, R]):
         self._session = session
         self._read_only = read_only
         self._records: dict[UUID, R] = {}
+        self._added: set[UUID] = set()
 
     async def _add(self, aggregate: A) -> None:
+        self._added.add(aggregate.id)
         record = self._new_record(aggregate)
         self._write(aggregate, record)
         self._session.add(record)
@@ -37,13 +41,18 @@ class SqlRepository(TrackingRepository[A], Generic[A, R]):
 
     async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[A]:
         record_id: Any = self.record_type.id  # type: ignore[attr-defined]
-        query = self._select().where(record_id.in_(ascending_ids)).order_by(record_id)
-        # FOR UPDATE locks rows on PostgreSQL (SQLite renders none: BEGIN IMMEDIATE locked the
-        # whole file). A read-only unit changes nothing, so it has nothing to lock.
-        if lock and not self._read_only:
-            query = query.with_for_update()
-        records = (await self._session.scalars(query)).all()
-        return [self._adopt(record) for record in records]
+        loaded: list[A] = []
+        # Chunks keep each query under the drivers' bound-parameter limits (32,767 on asyncpg),
+        # and ascending chunks keep the locking order ascending.
+        for start in range(0, len(ascending_ids), IDS_PER_QUERY):
+            chunk = ascending_ids[start : start + IDS_PER_QUERY]
+            query = self._select().where(record_id.in_(chunk)).order_by(record_id)
+            # FOR UPDATE locks rows on PostgreSQL (SQLite renders none: BEGIN IMMEDIATE locked
+            # the whole file). A read-only unit changes nothing, so it has nothing to lock.
+            if lock and not self._read_only:
+                query = query.with_for_update()
+            loaded += [self._adopt(record) for record in await self._session.scalars(query)]
+        return loaded
 
     def _adopt(self, record: R) -> A:
         aggregate = self._to_domain(record)
@@ -51,9 +60,19 @@ class SqlRepository(TrackingRepository[A], Generic[A, R]):
         return aggregate
 
     def write_back(self) -> None:
-        """Copy every seen aggregate into its record, so a change needs no explicit save."""
+        """Copy every seen aggregate into its record, so a change needs no explicit save.
+
+        A changed versioned record gets the version after the one the unit loaded, however
+        often the unit flushes: one unit, one new version.
+        """
         for aggregate_id, aggregate in self.seen.items():
-            self._write(aggregate, self._records[aggregate_id])
+            record = self._records[aggregate_id]
+            self._write(aggregate, record)
+            loaded_version = getattr(aggregate, "version", None)
+            if loaded_version is None or aggregate_id in self._added:
+                continue
+            if self._session.is_modified(record):
+                record.version = loaded_version + 1  # type: ignore[attr-defined]
 
     def read_versions(self) -> None:
         """Take the versions the database assigned at flush back into the aggregates."""

@@ -16,6 +16,7 @@ from infrastructure.database.records import TaskDependencyRecord, TaskRecord
 from infrastructure.database.repositories.records import SqlRepository
 
 EXPORT_CHUNK_SIZE = 1000
+DEPENDENCY_GRAPH_LOCK = 0x6B65656C  # an arbitrary advisory lock key, "keel" in ASCII
 _SORT_COLUMNS: dict[TaskSort, Any] = {
     TaskSort.CREATED_AT: TaskRecord.created_at,
     TaskSort.UPDATED_AT: TaskRecord.updated_at,
@@ -30,6 +31,11 @@ class SqlTaskRepository(SqlRepository[Task, TaskRecord], TaskRepository):
 
     async def reachable_dependencies(self, task_id: UUID) -> set[UUID]:
         await self._flush()
+        if not self._read_only and self._session.get_bind().dialect.name == "postgresql":
+            # Two units could each add half of a cycle, each checking a graph without the
+            # other's half: writers that read the graph to change it take turns. (SQLite's
+            # BEGIN IMMEDIATE already lets one writer in at a time.)
+            await self._session.execute(select(func.pg_advisory_xact_lock(DEPENDENCY_GRAPH_LOCK)))
         links = TaskDependencyRecord
         reachable = (
             select(links.depends_on_id.label("id"))
@@ -117,7 +123,7 @@ class SqlTaskRepository(SqlRepository[Task, TaskRecord], TaskRepository):
         return select(TaskRecord).options(selectinload(TaskRecord.dependency_links))
 
     def _new_record(self, aggregate: Task) -> TaskRecord:
-        return TaskRecord(id=aggregate.id, dependency_links=[])
+        return TaskRecord(id=aggregate.id, version=aggregate.version, dependency_links=[])
 
     def _to_domain(self, record: TaskRecord) -> Task:
         return _task(record, frozenset(link.depends_on_id for link in record.dependency_links))

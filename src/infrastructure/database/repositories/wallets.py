@@ -20,7 +20,7 @@ class SqlWalletRepository(SqlRepository[Wallet, WalletRecord], WalletRepository)
         return None if record is None else self._adopt(record)
 
     def _new_record(self, aggregate: Wallet) -> WalletRecord:
-        return WalletRecord(id=aggregate.id, owner_id=aggregate.owner_id)
+        return WalletRecord(id=aggregate.id, owner_id=aggregate.owner_id, version=aggregate.version)
 
     def _to_domain(self, record: WalletRecord) -> Wallet:
         return Wallet(
