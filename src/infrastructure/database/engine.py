@@ -87,12 +87,16 @@ def create_engine(settings: KeelSettings) -> AsyncEngine:
         "pool_size": settings.pool_size,
         "max_overflow": settings.max_overflow,
         "pool_timeout": settings.pool_timeout_seconds,
-        "pool_pre_ping": settings.pool_pre_ping,
         "pool_recycle": settings.pool_recycle_seconds,
     }
     if url.get_backend_name() == "sqlite":
+        # Every call to aiosqlite is a hop to its thread. A local file has no connection to
+        # go stale, so no pre-ping; and a unit always ends its transaction before the
+        # connection goes back, so the pool's extra rollback on return would only cost a hop.
+        options["pool_reset_on_return"] = None
         options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_seconds}
     else:
+        options["pool_pre_ping"] = settings.pool_pre_ping
         # SQLAlchemy's adapter and asyncpg itself each cache prepared statements; a server
         # behind a transaction pooler (pgbouncer) needs both at 0.
         options["connect_args"] = {
