@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import abc
+from typing import Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import Field
@@ -18,6 +19,9 @@ MAX_BULK_TASKS = 10_000
 
 class TaskCommand(Command):
     task_id: UUID
+
+
+C = TypeVar("C", bound=TaskCommand)
 
 
 class AssignTaskCommand(TaskCommand):
@@ -60,36 +64,75 @@ async def _bounty_wallet(
     return await uow.wallets.get_by_owner_for_update(owner_id)
 
 
-class _ChangeTaskStatus:
-    target: TaskStatus
+class _ChangeOneTask(abc.ABC, Generic[C]):
+    """A unit that locks one task, changes it, and commits: the shape of most task changes."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
 
-    async def __call__(self, command: TaskCommand) -> TaskView:
+    async def __call__(self, command: C) -> TaskView:
         async with self._uow_factory() as uow:
             [task] = await uow.tasks.get_for_update([command.task_id])
-            await move(uow, task, self.target)
+            await self._change(uow, task, command)
             await uow.commit()
         return TaskView.of(task)
 
+    @abc.abstractmethod
+    async def _change(self, uow: AbstractUnitOfWork, task: Task, command: C) -> None: ...
 
-class StartTask(_ChangeTaskStatus):
+
+class StartTask(_ChangeOneTask[TaskCommand]):
     """todo → in_progress; the task needs an assignee."""
 
-    target = TaskStatus.IN_PROGRESS
+    async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
+        await move(uow, task, TaskStatus.IN_PROGRESS)
 
 
-class CompleteTask(_ChangeTaskStatus):
+class CompleteTask(_ChangeOneTask[TaskCommand]):
     """in_progress → done once every dependency is done; the bounty goes to the assignee."""
 
-    target = TaskStatus.DONE
+    async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
+        await move(uow, task, TaskStatus.DONE)
 
 
-class CancelTask(_ChangeTaskStatus):
+class CancelTask(_ChangeOneTask[TaskCommand]):
     """todo or in_progress → cancelled; the bounty goes back to the creator."""
 
-    target = TaskStatus.CANCELLED
+    async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
+        await move(uow, task, TaskStatus.CANCELLED)
+
+
+class AssignTask(_ChangeOneTask[AssignTaskCommand]):
+    """Give an open task to an active user."""
+
+    async def _change(
+        self, uow: AbstractUnitOfWork, task: Task, command: AssignTaskCommand
+    ) -> None:
+        task.assign(await uow.users.get(command.assignee_id))
+
+
+class DeleteTask(_ChangeOneTask[TaskCommand]):
+    """Soft-delete a task: it leaves lists and can be restored; its bounty stays in escrow."""
+
+    async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
+        task.delete()
+
+
+class RestoreTask(_ChangeOneTask[TaskCommand]):
+    """Bring a soft-deleted task back."""
+
+    async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
+        task.restore()
+
+
+class AddDependency(_ChangeOneTask[AddDependencyCommand]):
+    """Make a task wait for another; a dependency that would close a cycle is refused."""
+
+    async def _change(
+        self, uow: AbstractUnitOfWork, task: Task, command: AddDependencyCommand
+    ) -> None:
+        other = await uow.tasks.get(command.depends_on_id)
+        task.depend_on(other, await uow.tasks.reachable_dependencies(other.id))
 
 
 class ChangeTaskStatuses:
@@ -122,60 +165,3 @@ def dependencies_first(tasks: list[Task]) -> list[Task]:
         for task in ready or list(pending.values()):  # no cycles exist; guard all the same
             ordered.append(pending.pop(task.id))
     return ordered
-
-
-class AssignTask:
-    """Give an open task to an active user."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
-
-    async def __call__(self, command: AssignTaskCommand) -> TaskView:
-        async with self._uow_factory() as uow:
-            [task] = await uow.tasks.get_for_update([command.task_id])
-            task.assign(await uow.users.get(command.assignee_id))
-            await uow.commit()
-        return TaskView.of(task)
-
-
-class DeleteTask:
-    """Soft-delete a task: it leaves lists and can be restored; its bounty stays in escrow."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
-
-    async def __call__(self, command: TaskCommand) -> TaskView:
-        async with self._uow_factory() as uow:
-            [task] = await uow.tasks.get_for_update([command.task_id])
-            task.delete()
-            await uow.commit()
-        return TaskView.of(task)
-
-
-class RestoreTask:
-    """Bring a soft-deleted task back."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
-
-    async def __call__(self, command: TaskCommand) -> TaskView:
-        async with self._uow_factory() as uow:
-            [task] = await uow.tasks.get_for_update([command.task_id])
-            task.restore()
-            await uow.commit()
-        return TaskView.of(task)
-
-
-class AddDependency:
-    """Make a task wait for another; a dependency that would close a cycle is refused."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
-        self._uow_factory = uow_factory
-
-    async def __call__(self, command: AddDependencyCommand) -> TaskView:
-        async with self._uow_factory() as uow:
-            [task] = await uow.tasks.get_for_update([command.task_id])
-            other = await uow.tasks.get(command.depends_on_id)
-            task.depend_on(other, await uow.tasks.reachable_dependencies(other.id))
-            await uow.commit()
-        return TaskView.of(task)
