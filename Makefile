@@ -16,8 +16,8 @@ demo: $(BIN)/keel
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 lint: $(BIN)/keel
-	$(BIN)/ruff check src tests alembic
-	$(BIN)/ruff format --check src tests alembic
+	$(BIN)/ruff check src tests alembic bench
+	$(BIN)/ruff format --check src tests alembic bench
 
 typecheck: $(BIN)/keel
 	$(BIN)/mypy

@@ -80,6 +80,7 @@ class FaultyUnitOfWork(AbstractUnitOfWork):
         await self._inner.__aenter__()
         self.users = self._inner.users
         self.wallets = self._inner.wallets
+        self.tasks = self._inner.tasks
         self.ledger = FaultyLedger(self._inner.ledger, self._switch)
 
     async def _commit(self) -> None:
