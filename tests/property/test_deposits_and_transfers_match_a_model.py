@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID, uuid4
@@ -19,9 +18,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.use_cases import (
     DepositCredits,
     DepositCreditsCommand,
@@ -36,33 +35,20 @@ from application.use_cases import (
     TransferReceipt,
 )
 from application.views import WalletView
-from domain.credits import DECIMAL_PLACES
 from domain.errors import DomainError, InsufficientFunds, InvalidTransfer
 from domain.ledger import MINT_ACCOUNT, EntryKind, wallet_account
-from infrastructure.database.engine import READ_ONLY_OPTION, create_session_factory
-from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
-from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
+from infrastructure.in_memory import InMemoryStore
 from tests.databases import Databases
+from tests.property.backends import Harness, from_minor_units, harness_on, reading, to_minor_units
 from tests.property.faults import (
     FaultPoint,
-    FaultSwitch,
     InjectedFault,
-    faulty,
-    sessions_failing_after_flush,
 )
 
 StoredPosting = tuple[UUID, str, Decimal]
 """A posting as stored: the entry it belongs to, its account, its signed delta."""
 
 EntryPostings = Counter[tuple[str, Decimal]]
-
-
-def from_minor_units(minor_units: int) -> Decimal:
-    return Decimal(minor_units).scaleb(-DECIMAL_PLACES)
-
-
-def to_minor_units(amount: Decimal) -> int:
-    return int(amount.scaleb(DECIMAL_PLACES))
 
 
 # --- Reading the stored state without going through a unit of work ---------------------------
@@ -153,14 +139,8 @@ class SqlBooks(Books):
             (lambda key: key.hex) if engine.dialect.name == "sqlite" else (lambda key: key)
         )
 
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as connection:
-            # A reader needs no write lock: BEGIN DEFERRED, as the application's read-only units.
-            yield await connection.execution_options(**{READ_ONLY_OPTION: True})
-
     async def snapshot(self, wallet_ids: Sequence[UUID]) -> Snapshot:
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             balances = await connection.execute(
                 text("SELECT id, balance FROM wallets WHERE id IN :ids").bindparams(
                     bindparam("ids", expanding=True)
@@ -187,7 +167,7 @@ class SqlBooks(Books):
             )
 
     async def entry(self, entry_id: UUID) -> tuple[str, EntryPostings]:
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             kind = await connection.scalar(
                 text("SELECT kind FROM ledger_entries WHERE id = :id"),
                 {"id": self._bound(entry_id)},
@@ -201,14 +181,14 @@ class SqlBooks(Books):
             )
 
     async def ledger_total(self) -> Decimal:
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             total = await connection.scalar(
                 text("SELECT COALESCE(SUM(delta), 0) FROM ledger_postings")
             )
             return from_minor_units(int(total or 0))
 
     async def unbalanced_entries(self) -> list[UUID]:
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             rows = await connection.scalars(
                 text(
                     "SELECT entry_id FROM ledger_postings GROUP BY entry_id HAVING SUM(delta) <> 0"
@@ -217,7 +197,7 @@ class SqlBooks(Books):
             return [UUID(str(entry_id)) for entry_id in rows]
 
     async def negative_balances(self) -> list[UUID]:
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             rows = await connection.scalars(text("SELECT id FROM wallets WHERE balance < 0"))
             return [UUID(str(wallet_id)) for wallet_id in rows]
 
@@ -225,44 +205,10 @@ class SqlBooks(Books):
 # --- The backends under test ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Harness:
-    uow_factory: UnitOfWorkFactory
-    switch: FaultSwitch
-    books: Books
-    fault_points: tuple[FaultPoint, ...]
-
-
 @pytest.fixture
-async def harness(backend: str, databases: Databases) -> AsyncIterator[Harness]:
+async def harness(backend: str, databases: Databases) -> Harness[Books]:
     """One store or database for the whole test function; each example opens its own wallets."""
-    switch = FaultSwitch()
-    if backend == "memory":
-        store = InMemoryStore()
-
-        def in_memory(*, read_only: bool = False) -> AbstractUnitOfWork:
-            return InMemoryUnitOfWork(store, read_only=read_only)
-
-        # The fake has no SQL to flush, so it has no point between flush and commit.
-        yield Harness(
-            uow_factory=faulty(in_memory, switch),
-            switch=switch,
-            books=StoreBooks(store),
-            fault_points=(FaultPoint.IN_THE_MIDDLE, FaultPoint.BEFORE_COMMIT),
-        )
-        return
-    engine = await databases.engine(backend)
-    sessions = sessions_failing_after_flush(create_session_factory(engine), switch)
-
-    def on_sql(*, read_only: bool = False) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(sessions, read_only=read_only)
-
-    yield Harness(
-        uow_factory=faulty(on_sql, switch),
-        switch=switch,
-        books=SqlBooks(engine),
-        fault_points=tuple(FaultPoint),
-    )
+    return await harness_on(backend, databases, StoreBooks, SqlBooks)
 
 
 # --- Operations and the model -----------------------------------------------------------------
@@ -403,7 +349,7 @@ async def assert_books_balanced(books: Books) -> None:
 
 
 async def perform_and_check(
-    harness: Harness,
+    harness: Harness[Books],
     wallets: list[UUID],
     model: Model,
     operation: Operation,
@@ -466,7 +412,7 @@ async def assert_ledger_explains_balances(books: Books, model: Model) -> None:
 )
 @given(data=st.data())
 async def test_balances_and_the_ledger_match_a_model_whatever_fails(
-    harness: Harness, data: st.DataObject
+    harness: Harness[Books], data: st.DataObject
 ) -> None:
     wallet_count = data.draw(st.integers(min_value=2, max_value=4), label="wallets")
     wallets = [await open_wallet(harness.uow_factory) for _ in range(wallet_count)]

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -32,9 +31,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+from application.ports.unit_of_work import UnitOfWorkFactory
 from application.use_cases import (
     DepositCredits,
     DepositCreditsCommand,
@@ -63,7 +62,6 @@ from application.use_cases.tasks.changing import (
 )
 from application.use_cases.tasks.creating import CreateTask, CreateTaskCommand
 from application.views import TaskView, WalletView
-from domain.credits import DECIMAL_PLACES
 from domain.errors import (
     DependencyCycle,
     DependencyNotDone,
@@ -75,26 +73,13 @@ from domain.errors import (
 )
 from domain.ledger import MINT_ACCOUNT, escrow_account, wallet_account
 from domain.tasks import TaskStatus
-from infrastructure.database.engine import READ_ONLY_OPTION, create_session_factory
-from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
-from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
+from infrastructure.in_memory import InMemoryStore
 from tests.databases import Databases
+from tests.property.backends import Harness, from_minor_units, harness_on, reading, to_minor_units
 from tests.property.faults import (
     FaultPoint,
-    FaultSwitch,
     InjectedFault,
-    faulty,
-    sessions_failing_after_flush,
 )
-
-
-def from_minor_units(minor_units: int) -> Decimal:
-    return Decimal(minor_units).scaleb(-DECIMAL_PLACES)
-
-
-def to_minor_units(amount: Decimal) -> int:
-    return int(amount.scaleb(DECIMAL_PLACES))
-
 
 # --- The model ----------------------------------------------------------------------------------
 
@@ -656,17 +641,11 @@ class SqlBooks(Books):
             ),
         }
 
-    @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as connection:
-            # A reader needs no write lock: BEGIN DEFERRED, as the application's read-only units.
-            yield await connection.execution_options(**{READ_ONLY_OPTION: True})
-
     async def snapshot(self, members: Sequence[Member]) -> Snapshot:
         def expanding(sql: str, name: str) -> Any:
             return text(sql).bindparams(bindparam(name, expanding=True))
 
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             balances = await connection.execute(
                 expanding("SELECT id, balance FROM wallets WHERE id IN :ids", "ids"),
                 {"ids": [self._bound(member.wallet) for member in members]},
@@ -739,7 +718,7 @@ class SqlBooks(Books):
             )
 
     async def totals(self) -> Totals:
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             row = (
                 await connection.execute(
                     text(
@@ -772,7 +751,7 @@ class SqlBooks(Books):
 
     async def violations(self) -> list[str]:
         found = (await self.totals()).broken()
-        async with self._reading() as connection:
+        async with reading(self._engine) as connection:
             for broken, query in self._checks.items():
                 rows = (await connection.execute(text(query), {"mint": MINT_ACCOUNT})).all()
                 found += [f"{broken}: {tuple(row)}" for row in rows]
@@ -786,44 +765,10 @@ def optional_id(raw: object) -> UUID | None:
 # --- The backends under test ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Harness:
-    uow_factory: UnitOfWorkFactory
-    switch: FaultSwitch
-    books: Books
-    fault_points: tuple[FaultPoint, ...]
-
-
 @pytest.fixture
-async def harness(backend: str, databases: Databases) -> AsyncIterator[Harness]:
+async def harness(backend: str, databases: Databases) -> Harness[Books]:
     """One store or database for the whole test function; each example registers its users."""
-    switch = FaultSwitch()
-    if backend == "memory":
-        store = InMemoryStore()
-
-        def in_memory(*, read_only: bool = False) -> AbstractUnitOfWork:
-            return InMemoryUnitOfWork(store, read_only=read_only)
-
-        # The fake has no SQL to flush, so it has no point between flush and commit.
-        yield Harness(
-            uow_factory=faulty(in_memory, switch),
-            switch=switch,
-            books=StoreBooks(store),
-            fault_points=(FaultPoint.IN_THE_MIDDLE, FaultPoint.BEFORE_COMMIT),
-        )
-        return
-    engine = await databases.engine(backend)
-    sessions = sessions_failing_after_flush(create_session_factory(engine), switch)
-
-    def on_sql(*, read_only: bool = False) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(sessions, read_only=read_only)
-
-    yield Harness(
-        uow_factory=faulty(on_sql, switch),
-        switch=switch,
-        books=SqlBooks(engine),
-        fault_points=tuple(FaultPoint),
-    )
+    return await harness_on(backend, databases, StoreBooks, SqlBooks)
 
 
 # --- Drawing operations -----------------------------------------------------------------------
@@ -1147,7 +1092,7 @@ def describe(operation: Operation, outcome: Outcome) -> str:
 class Example:
     """One example: its model, and what storage held after its last operation."""
 
-    harness: Harness
+    harness: Harness[Books]
     world: World
     stored: Snapshot | None = None
 
@@ -1194,7 +1139,7 @@ class Example:
 )
 @given(data=st.data())
 async def test_funded_tasks_and_transfers_keep_the_books_whatever_fails(
-    harness: Harness, data: st.DataObject
+    harness: Harness[Books], data: st.DataObject
 ) -> None:
     members = [
         await register_member(harness.uow_factory)
