@@ -27,7 +27,7 @@ async def test_write_skew_under_serializable_is_retried_whole_and_applied_once(
     uow_factory = sql_uow_factory(engine)
     first = await stored_wallet(uow_factory, "100")
     second = await stored_wallet(uow_factory, "100")
-    both_read = asyncio.Barrier(2)
+    both_read, both_wrote = asyncio.Barrier(2), asyncio.Barrier(2)
     commit_failures: list[str] = []
 
     async def top_up_if_poor(target: Wallet, runs: list[int]) -> None:
@@ -40,6 +40,8 @@ async def test_write_skew_under_serializable_is_retried_whole_and_applied_once(
             if sum(balances) < THRESHOLD:
                 [wallet] = await uow.wallets.get_for_update([target.id])
                 await uow.ledger.append(wallet.deposit(TOP_UP))
+            if len(runs) == 1:
+                await both_wrote.wait()  # neither commits before both wrote: the clash is at COMMIT
             try:
                 await uow.commit()
             except DBAPIError as error:
