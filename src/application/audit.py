@@ -87,6 +87,9 @@ class Audited(Generic[P, T]):
         self._operation = operation
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        # Collecting ids walks the command: skip it on the hot path when nobody records it.
+        if not logger.isEnabledFor(logging.INFO):
+            return await self._use_case(*args, **kwargs)
         async with audited(self._operation, ids_in([*args, *kwargs.values()])):
             return await self._use_case(*args, **kwargs)
 
