@@ -137,3 +137,42 @@ class PostingRecord(Record):
     entry_id: Mapped[UUID] = mapped_column(ForeignKey("ledger_entries.id"), index=True)
     account: Mapped[str] = mapped_column(String(64))
     delta: Mapped[Decimal] = mapped_column(MinorUnits)
+
+
+class OutboxMessageRecord(Record):
+    """A domain event written with the unit that raised it, until every handler has had it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column()
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ProcessedMessageRecord(Record):
+    """Handler `handler` has applied message `message_id`: a second delivery changes nothing."""
+
+    __tablename__ = "processed_messages"
+
+    message_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    handler: Mapped[str] = mapped_column(String(200), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IdempotencyRecord(Record):
+    """The first successful run of a command under `key`: what it was, and what it returned."""
+
+    __tablename__ = "idempotency_records"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
