@@ -1,9 +1,12 @@
-# Two entry points: `make demo` runs Keel's main job on ./keel.db, `make test` runs every check.
+# `make serve` runs Keel's HTTP API on ./keel.db, `make test` runs every check; `make demo`
+# walks through the use cases with the CLI.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
-.PHONY: demo test lint typecheck layers unit clean
+.PHONY: serve demo test lint typecheck layers unit clean
 
 $(BIN)/keel: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -12,12 +15,15 @@ $(BIN)/keel: pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(BIN)/keel
 
+serve: $(BIN)/keel
+	$(BIN)/keel serve --host $(HOST) --port $(PORT)
+
 demo: $(BIN)/keel
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 lint: $(BIN)/keel
-	$(BIN)/ruff check src tests alembic bench
-	$(BIN)/ruff format --check src tests alembic bench
+	$(BIN)/ruff check src tests alembic bench examples
+	$(BIN)/ruff format --check src tests alembic bench examples
 
 typecheck: $(BIN)/keel
 	$(BIN)/mypy

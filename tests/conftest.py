@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from application.events.delivery import DeliveryPolicy
+from application.events.handlers import EventHandlers
 from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from infrastructure.database import migrations
 from infrastructure.database.engine import create_engine, create_session_factory
@@ -35,13 +38,30 @@ def sqlite_settings(path: Path, **overrides: object) -> KeelSettings:
     return settings_for(f"sqlite:///{path}", **overrides)
 
 
-def sql_uow_factory(engine: AsyncEngine) -> UnitOfWorkFactory:
+def sql_uow_factory(
+    engine: AsyncEngine,
+    handlers: EventHandlers | None = None,
+    delivery_policy: DeliveryPolicy | None = None,
+) -> UnitOfWorkFactory:
     session_factory = create_session_factory(engine)
 
     def factory(*, read_only: bool = False) -> AbstractUnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory, read_only=read_only)
+        return SqlAlchemyUnitOfWork(
+            session_factory,
+            read_only=read_only,
+            handlers=handlers,
+            delivery_policy=delivery_policy,
+        )
 
     return factory
+
+
+class UnitOfWorkMaker(Protocol):
+    """Unit-of-work factories on one storage, each with its own handlers and delivery policy."""
+
+    def __call__(
+        self, handlers: EventHandlers | None = None, delivery_policy: DeliveryPolicy | None = None
+    ) -> UnitOfWorkFactory: ...
 
 
 @asynccontextmanager
@@ -99,16 +119,36 @@ async def engine(sql_backend: str, databases: Databases) -> AsyncEngine:
 
 
 @pytest.fixture
-async def uow_factory(backend: str, databases: Databases) -> UnitOfWorkFactory:
-    """A unit-of-work factory on each backend: the in-memory fake, SQLite and PostgreSQL."""
+async def uow_maker(backend: str, databases: Databases) -> UnitOfWorkMaker:
+    """Makers of unit-of-work factories on each backend: the fake, SQLite and PostgreSQL."""
     if backend == "memory":
         store = InMemoryStore()
 
-        def in_memory(*, read_only: bool = False) -> AbstractUnitOfWork:
-            return InMemoryUnitOfWork(store, read_only=read_only)
+        def make_in_memory(
+            handlers: EventHandlers | None = None, delivery_policy: DeliveryPolicy | None = None
+        ) -> UnitOfWorkFactory:
+            def in_memory(*, read_only: bool = False) -> AbstractUnitOfWork:
+                return InMemoryUnitOfWork(
+                    store, read_only=read_only, handlers=handlers, delivery_policy=delivery_policy
+                )
 
-        return in_memory
-    return sql_uow_factory(await databases.engine(backend))
+            return in_memory
+
+        return make_in_memory
+    engine = await databases.engine(backend)
+
+    def make_sql(
+        handlers: EventHandlers | None = None, delivery_policy: DeliveryPolicy | None = None
+    ) -> UnitOfWorkFactory:
+        return sql_uow_factory(engine, handlers, delivery_policy)
+
+    return make_sql
+
+
+@pytest.fixture
+def uow_factory(uow_maker: UnitOfWorkMaker) -> UnitOfWorkFactory:
+    """A unit-of-work factory on each backend, with no event handlers."""
+    return uow_maker()
 
 
 def pytest_report_header() -> str:

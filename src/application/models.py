@@ -4,9 +4,19 @@ Field rules call the domain's own validators, so a rule is written once and chec
 boundary before any unit of work opens.
 """
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from domain.credits import Credits
 from domain.errors import InvalidValue
@@ -38,10 +48,28 @@ Amount = Annotated[
 ]
 """A positive amount of credits with at most two decimal places; floats are refused."""
 
-Email = Annotated[str, PlainValidator(_parse_text(normalize_email))]
-Username = Annotated[str, PlainValidator(_parse_text(normalize_username))]
-Title = Annotated[str, PlainValidator(_parse_text(normalize_title))]
-Description = Annotated[str, PlainValidator(_parse_text(normalize_description))]
+# A plain validator hides the type from JSON Schema: say it, so API documents are exact.
+_TEXT = WithJsonSchema({"type": "string"})
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidValue(f"{moment} is out of range in UTC") from None
+
+
+MAX_OFFSET = 1_000_000_000
+"""Far beyond any list Keel holds; keeps offsets within the database's integers."""
+
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET)]
+UtcMoment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A time with an offset that has a UTC equivalent (year 1 ahead of UTC has none)."""
+
+Email = Annotated[str, PlainValidator(_parse_text(normalize_email)), _TEXT]
+Username = Annotated[str, PlainValidator(_parse_text(normalize_username)), _TEXT]
+Title = Annotated[str, PlainValidator(_parse_text(normalize_title)), _TEXT]
+Description = Annotated[str, PlainValidator(_parse_text(normalize_description)), _TEXT]
 
 
 class Command(BaseModel):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Generic, ParamSpec, TypeVar
 
 from application.errors import RetryableError
+from domain.errors import ConcurrencyConflict
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -40,7 +41,11 @@ class RetryCounter:
 
 
 class RetryRunner:
-    """Runs a unit; on `RetryableError` runs all of it again. Any other error passes at once."""
+    """Runs a unit; on `RetryableError` runs all of it again. Any other error passes at once.
+
+    A `ConcurrencyConflict` (another unit changed what this one read) is retried only for
+    units that are safe to re-run: those that read everything they decide on afresh.
+    """
 
     def __init__(
         self,
@@ -52,12 +57,15 @@ class RetryRunner:
         self.counter = counter
         self._sleep = sleep
 
-    async def run(self, unit: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, unit: Callable[[], Awaitable[T]], *, safe_to_rerun: bool = False) -> T:
+        retried: tuple[type[Exception], ...] = (RetryableError,)
+        if safe_to_rerun:
+            retried += (ConcurrencyConflict,)
         attempt = 1
         while True:
             try:
                 return await unit()
-            except RetryableError as error:
+            except retried as error:
                 if attempt >= self.policy.max_attempts:
                     self.counter.exhausted += 1
                     logger.warning("unit failed after %d attempts: %s", attempt, error)
@@ -71,11 +79,18 @@ class RetryRunner:
 
 
 class Retrying(Generic[P, T]):
-    """A use case whose every call runs under the retry runner."""
+    """A use case whose every call runs under the retry runner.
+
+    A use case declares itself safe to re-run after a concurrency conflict with a true
+    `safe_to_rerun` attribute.
+    """
 
     def __init__(self, use_case: Callable[P, Awaitable[T]], runner: RetryRunner) -> None:
         self._use_case = use_case
         self._runner = runner
+        self._safe_to_rerun: bool = getattr(use_case, "safe_to_rerun", False)
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._runner.run(lambda: self._use_case(*args, **kwargs))
+        return await self._runner.run(
+            lambda: self._use_case(*args, **kwargs), safe_to_rerun=self._safe_to_rerun
+        )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -10,7 +12,9 @@ from domain.errors import InvalidValue
 from domain.events import Aggregate, UserRegistered, utc_now
 
 MAX_EMAIL_LENGTH = 254
-_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
+# No C0 or C1 controls: some terminals act on C1 codes such as U+009B as escape sequences.
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+_EMAIL = re.compile(rf"{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}")
 _USERNAME = re.compile(r"[a-z0-9_][a-z0-9_.-]{2,31}")
 
 
@@ -32,6 +36,16 @@ def normalize_username(raw: str) -> str:
     return username
 
 
+def new_api_token() -> str:
+    """A fresh bearer token: 32 random bytes, URL-safe, shown to its user once."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_api_token(token: str) -> str:
+    """What is stored of a token: its SHA-256 in hex. A random token needs no salt or stretching."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class User(Aggregate):
     def __init__(
         self,
@@ -42,6 +56,7 @@ class User(Aggregate):
         active: bool,
         created_at: datetime,
         updated_at: datetime,
+        api_token_hash: str | None = None,
     ) -> None:
         super().__init__()
         self.id = id
@@ -50,6 +65,7 @@ class User(Aggregate):
         self.active = active
         self.created_at = created_at
         self.updated_at = updated_at
+        self.api_token_hash = api_token_hash
 
     @classmethod
     def register(cls, email: str, username: str) -> User:
@@ -59,6 +75,13 @@ class User(Aggregate):
         )
         user.record(UserRegistered(user_id=user.id, email=user.email, username=user.username))
         return user
+
+    def issue_api_token(self) -> str:
+        """A new API token for this user, replacing any earlier one; only its hash is kept."""
+        token = new_api_token()
+        self.api_token_hash = hash_api_token(token)
+        self.updated_at = utc_now()
+        return token
 
     def deactivate(self) -> None:
         self.active = False

@@ -9,8 +9,12 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from application.audit import Audited
+from application.events.delivery import MessageDelivery
+from application.events.relay import OutboxRelay
+from application.idempotency import Idempotent
 from application.retry import RetryCounter, Retrying, RetryPolicy, RetryRunner
 from application.use_cases import (
+    AuthenticateUser,
     DepositCredits,
     GetWallet,
     GetWalletStatement,
@@ -30,6 +34,7 @@ from application.use_cases.tasks.changing import (
 )
 from application.use_cases.tasks.creating import CreateTask, CreateTasks
 from application.use_cases.tasks.reading import ExportTasks, GetTask, ListTasks
+from entrypoints.event_handlers import delivery_policy, load_event_handlers
 from infrastructure.database.engine import create_engine, create_session_factory
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.settings import KeelSettings
@@ -53,6 +58,22 @@ def retried(
     return providers.Factory(Audited, retrying, use_case.__name__)
 
 
+def writing(
+    use_case: type[Any], uow: providers.Provider[Any], runner: Any
+) -> providers.Factory[Any]:
+    """As `retried`, and taking an `idempotency_key` that makes a repeated call apply once."""
+    operation = _snake_case(use_case.__name__)
+    idempotent: providers.Factory[Any] = providers.Factory(
+        Idempotent, use_case, uow.provider, operation
+    )
+    retrying = providers.Factory(Retrying, idempotent, runner)
+    return providers.Factory(Audited, retrying, use_case.__name__)
+
+
+def _snake_case(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
 class Container(containers.DeclarativeContainer):
     """Settings, engine, unit of work, retry runner and use cases.
 
@@ -64,34 +85,50 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Singleton(KeelSettings)
     engine = providers.Resource(create_engine, settings)
     session_factory = providers.Resource(create_session_factory, engine)
-    uow = providers.Factory(SqlAlchemyUnitOfWork, session_factory)
+    event_handlers = providers.Singleton(load_event_handlers, settings)
+    delivery_policy = providers.Singleton(delivery_policy, settings)
+    uow = providers.Factory(
+        SqlAlchemyUnitOfWork,
+        session_factory,
+        handlers=event_handlers,
+        delivery_policy=delivery_policy,
+    )
 
     retry_counter = providers.Singleton(RetryCounter)
     retry_runner = providers.Singleton(
         RetryRunner, providers.Singleton(retry_policy, settings), retry_counter
     )
 
+    # No idempotency key: the result carries an API token, which is never stored in plain.
     register_user = retried(RegisterUser, uow, retry_runner)
-    open_wallet = retried(OpenWallet, uow, retry_runner)
-    deposit_credits = retried(DepositCredits, uow, retry_runner)
-    transfer_credits = retried(TransferCredits, uow, retry_runner)
+    authenticate_user = retried(AuthenticateUser, uow, retry_runner)
+    open_wallet = writing(OpenWallet, uow, retry_runner)
+    deposit_credits = writing(DepositCredits, uow, retry_runner)
+    transfer_credits = writing(TransferCredits, uow, retry_runner)
     get_wallet = retried(GetWallet, uow, retry_runner)
     get_wallet_statement = retried(GetWalletStatement, uow, retry_runner)
 
-    create_task = retried(CreateTask, uow, retry_runner)
-    create_tasks = retried(CreateTasks, uow, retry_runner)
-    assign_task = retried(AssignTask, uow, retry_runner)
-    start_task = retried(StartTask, uow, retry_runner)
-    complete_task = retried(CompleteTask, uow, retry_runner)
-    cancel_task = retried(CancelTask, uow, retry_runner)
-    change_task_statuses = retried(ChangeTaskStatuses, uow, retry_runner)
-    delete_task = retried(DeleteTask, uow, retry_runner)
-    restore_task = retried(RestoreTask, uow, retry_runner)
-    add_dependency = retried(AddDependency, uow, retry_runner)
+    create_task = writing(CreateTask, uow, retry_runner)
+    create_tasks = writing(CreateTasks, uow, retry_runner)
+    assign_task = writing(AssignTask, uow, retry_runner)
+    start_task = writing(StartTask, uow, retry_runner)
+    complete_task = writing(CompleteTask, uow, retry_runner)
+    cancel_task = writing(CancelTask, uow, retry_runner)
+    change_task_statuses = writing(ChangeTaskStatuses, uow, retry_runner)
+    delete_task = writing(DeleteTask, uow, retry_runner)
+    restore_task = writing(RestoreTask, uow, retry_runner)
+    add_dependency = writing(AddDependency, uow, retry_runner)
     get_task = retried(GetTask, uow, retry_runner)
     list_tasks = retried(ListTasks, uow, retry_runner)
     # A stream cannot be re-run once it has started handing out tasks.
     export_tasks = providers.Factory(ExportTasks, uow_factory=uow.provider)
+
+    outbox_relay = providers.Factory(
+        OutboxRelay,
+        uow.provider,
+        providers.Factory(MessageDelivery, uow.provider, event_handlers, delivery_policy),
+        delivery_policy,
+    )
 
 
 def build_container(settings: KeelSettings | None = None) -> Container:

@@ -32,3 +32,9 @@ class KeelSettings(BaseSettings):
     retry_attempts: int = Field(default=5, ge=1)
     retry_first_delay_seconds: float = Field(default=0.005, ge=0)
     retry_max_delay_seconds: float = Field(default=0.25, ge=0)
+    event_handlers: str | None = Field(default=None, pattern=r"^[\w.]+:\w+$")
+    """`package.module:function`: called with the `EventHandlers` registry to fill it."""
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_first_retry_seconds: float = Field(default=1.0, ge=0)
+    outbox_max_retry_seconds: float = Field(default=300.0, ge=0)
+    outbox_lease_seconds: float = Field(default=60.0, ge=0)

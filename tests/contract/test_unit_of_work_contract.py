@@ -12,7 +12,6 @@ from application.errors import ReadOnlyUnitError
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.credits import Credits
 from domain.errors import Conflict, NotFound
-from domain.events import CreditsDeposited, UserRegistered, WalletOpened
 from domain.users import User
 from domain.wallets import Wallet
 from tests.builders import balance_of, new_user, stored_wallet
@@ -236,19 +235,3 @@ async def test_statement_is_newest_first_and_paginated_with_a_total(
     assert page.total == 5
     assert [line.delta for line in page.lines] == [Decimal("4.00"), Decimal("3.00")]
     assert (empty.total, empty.lines) == (0, [])
-
-
-async def test_collected_events_are_those_of_touched_aggregates_each_once(
-    uow_factory: UnitOfWorkFactory,
-) -> None:
-    async with uow_factory() as uow:
-        user = new_user()
-        wallet = Wallet.open_for(user)
-        await uow.users.add(user)
-        await uow.wallets.add(wallet)
-        await uow.ledger.append(wallet.deposit(Credits.positive("3")))
-        await uow.commit()
-        events = uow.collect_events()
-        again = uow.collect_events()
-    assert [type(event) for event in events] == [UserRegistered, WalletOpened, CreditsDeposited]
-    assert again == []

@@ -23,7 +23,17 @@ DATABASE_NOT_READY = 3
 DATABASE_UNAVAILABLE = 69
 BAD_CONFIGURATION = 78
 
-TABLES = ("users", "wallets", "ledger_entries", "ledger_postings", "tasks", "task_dependencies")
+TABLES = (
+    "users",
+    "wallets",
+    "ledger_entries",
+    "ledger_postings",
+    "tasks",
+    "task_dependencies",
+    "outbox_messages",
+    "processed_messages",
+    "idempotency_records",
+)
 
 Rows = dict[str, list[tuple[Any, ...]]]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Callable
 from datetime import datetime
@@ -45,6 +46,19 @@ def test_registering_prints_the_user_as_json_with_a_lowercased_email(seeded: See
     assert UUID(seeded.alice["id"]) != UUID(seeded.bob["id"])
     stored_emails = {row[1] for row in seeded.keel.rows()["users"]}
     assert stored_emails == {"alice@example.com", "bob@example.com"}
+
+
+def test_registering_prints_the_api_token_once_and_stores_only_its_hash(seeded: Seeded) -> None:
+    printed = seeded.keel.ok("users", "register", "--email", "c@example.com", "--username", "cyd")
+    user_line, token_line = printed.splitlines()
+
+    token = token_line.removeprefix("api token (shown only now): ")
+    assert user_line.endswith(": cyd <c@example.com>")
+    assert len(token) >= 43
+    assert token != seeded.alice["api_token"]
+    stored_hashes = {row[-1] for row in seeded.keel.rows()["users"]}
+    assert hashlib.sha256(token.encode()).hexdigest() in stored_hashes
+    assert token not in {value for row in seeded.keel.rows()["users"] for value in row}
 
 
 def test_a_new_wallet_belongs_to_its_owner_and_is_empty(seeded: Seeded) -> None:

@@ -375,6 +375,14 @@ REFUSALS = [
     ),
     pytest.param(task_args("show", ABSENT), f"task {ABSENT} was not found", id="show-unknown-task"),
     pytest.param(task_args("list", "--limit", "0"), "limit", id="list-limit-zero"),
+    pytest.param(
+        task_args("list", "--offset", "99999999999999999999"), "offset", id="list-huge-offset"
+    ),
+    pytest.param(
+        task_args("list", "--created-after", "0001-01-01T00:00:00+01:00"),
+        "out of range in UTC",
+        id="list-before-year-one-in-utc",
+    ),
 ]
 
 

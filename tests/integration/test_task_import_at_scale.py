@@ -19,6 +19,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from application.errors import BatchItemRefused
+from application.idempotency import Idempotent
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.use_cases import (
     DepositCredits,
@@ -36,6 +37,7 @@ from application.use_cases.tasks.creating import (
     CreateTasksCommand,
 )
 from domain.errors import DomainError, InsufficientFunds, NotFound
+from domain.events import utc_now
 from tests.conftest import sql_uow_factory
 from tests.databases import Databases
 
@@ -142,6 +144,8 @@ async def test_importing_a_hundred_thousand_tasks_in_one_call_stores_every_one(
         "task_dependencies": before["task_dependencies"] + links,
         "ledger_entries": before["ledger_entries"] + bounties,
         "ledger_postings": before["ledger_postings"] + 2 * bounties,
+        # One TaskCreated event per task, written with the tasks.
+        "outbox_messages": before["outbox_messages"] + BATCH_SIZE,
     }
     engine = board.engine
     assert await scalar(engine, "SELECT COUNT(*) FROM tasks WHERE parent_id IS NOT NULL") == (
@@ -204,6 +208,12 @@ async def test_a_row_refused_in_the_middle_of_a_hundred_thousand_is_named_and_no
     await AddDependency(uow_factory)(
         AddDependencyCommand(task_id=second.id, depends_on_id=first.id)
     )
+    await Idempotent(CreateTask, uow_factory, "create_task")(
+        CreateTaskCommand(creator_id=creator.user_id, title="stored once"), idempotency_key="once"
+    )
+    async with uow_factory() as uow:
+        await uow.processed_messages.add(uuid4(), "a handler", at=utc_now())
+        await uow.commit()
     before = await everything(board.engine)
     assert all(before.values()), "every table holds rows before the import"
 

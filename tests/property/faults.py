@@ -82,6 +82,9 @@ class FaultyUnitOfWork(AbstractUnitOfWork):
         self.wallets = self._inner.wallets
         self.tasks = self._inner.tasks
         self.ledger = FaultyLedger(self._inner.ledger, self._switch)
+        self.outbox = self._inner.outbox
+        self.processed_messages = self._inner.processed_messages
+        self.idempotency = self._inner.idempotency
 
     async def _commit(self) -> None:
         self._switch.trip(FaultPoint.BEFORE_COMMIT)
@@ -94,7 +97,21 @@ class FaultyUnitOfWork(AbstractUnitOfWork):
         traceback: TracebackType | None,
     ) -> None:
         # The inner unit sees the real exception, so it rolls back and translates as in production.
+        self._levels.pop()
         await self._inner.__aexit__(exc_type, exc, traceback)
+
+    def _sibling(self, *, read_only: bool = False) -> FaultyUnitOfWork:
+        return FaultyUnitOfWork(self._inner._sibling(read_only=read_only), self._switch)
+
+    async def _begin_savepoint(self) -> None:
+        await self._inner.__aenter__()
+
+    async def _release_savepoint(self, savepoint: object) -> None:
+        await self._inner.commit()
+        await self._inner.__aexit__(None, None, None)
+
+    async def _rollback_savepoint(self, savepoint: object) -> None:
+        await self._inner.__aexit__(None, None, None)
 
     async def _rollback(self) -> None:
         """The inner unit rolls back in its own exit."""

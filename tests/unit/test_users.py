@@ -1,8 +1,10 @@
+from hashlib import sha256
+
 import pytest
 
 from domain.errors import InvalidValue
 from domain.events import UserRegistered
-from domain.users import User, normalize_email, normalize_username
+from domain.users import User, hash_api_token, normalize_email, normalize_username
 
 
 def test_registering_normalizes_email_and_username_and_records_the_fact() -> None:
@@ -58,3 +60,20 @@ def test_deactivating_a_user_marks_the_change() -> None:
     user.deactivate()
     assert user.active is False
     assert user.updated_at >= before
+
+
+def test_an_issued_api_token_is_kept_only_as_its_sha256() -> None:
+    user = User.register("ada@example.com", "ada")
+
+    token = user.issue_api_token()
+
+    assert user.api_token_hash == hash_api_token(token) == sha256(token.encode()).hexdigest()
+    assert token not in vars(user).values()
+
+
+def test_a_new_token_replaces_the_old_one() -> None:
+    user = User.register("ada@example.com", "ada")
+    first = user.issue_api_token()
+    second = user.issue_api_token()
+    assert first != second
+    assert user.api_token_hash == hash_api_token(second)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from application.ports.task_queries import TaskDetails, TaskPage, TaskQuery
@@ -17,6 +18,7 @@ from domain.users import User
 from domain.wallets import Wallet
 
 A = TypeVar("A", bound=Aggregate)
+Checkpoint = dict[UUID, dict[str, Any]]
 
 
 class TrackingRepository(abc.ABC, Generic[A]):
@@ -68,6 +70,23 @@ class TrackingRepository(abc.ABC, Generic[A]):
                 raise NotFound(self.kind, aggregate_id)
         return [self.seen[aggregate_id] for aggregate_id in ids]
 
+    def checkpoint(self) -> Checkpoint:
+        """The state of every aggregate seen so far, to go back to if a savepoint rolls back."""
+        return {i: copy.deepcopy(vars(aggregate)) for i, aggregate in self.seen.items()}
+
+    def roll_back_to(self, checkpoint: Checkpoint) -> None:
+        """Put the aggregates back as they were, in place; forget those seen since."""
+        for aggregate_id, aggregate in list(self.seen.items()):
+            if aggregate_id in checkpoint:
+                vars(aggregate).clear()
+                vars(aggregate).update(copy.deepcopy(checkpoint[aggregate_id]))
+            else:
+                del self.seen[aggregate_id]
+                self._forget(aggregate_id)
+
+    def _forget(self, aggregate_id: UUID) -> None:
+        """Drop what the adapter keeps about an aggregate seen only inside a rolled-back part."""
+
     @abc.abstractmethod
     async def _add(self, aggregate: A) -> None: ...
 
@@ -78,6 +97,19 @@ class TrackingRepository(abc.ABC, Generic[A]):
 
 class UserRepository(TrackingRepository[User]):
     kind = "user"
+
+    async def find_by_api_token_hash(self, token_hash: str) -> User | None:
+        """The user whose API token hashes to `token_hash`, or None when no user's does."""
+        for user in self.seen.values():
+            if user.api_token_hash == token_hash:
+                return user
+        found = await self._load_by_api_token_hash(token_hash)
+        if found is not None:
+            self.seen[found.id] = found
+        return found
+
+    @abc.abstractmethod
+    async def _load_by_api_token_hash(self, token_hash: str) -> User | None: ...
 
 
 class WalletRepository(TrackingRepository[Wallet]):

@@ -1,3 +1,4 @@
+from typing import ClassVar
 from uuid import UUID
 
 from application.models import Amount, Command
@@ -12,6 +13,10 @@ class DepositCreditsCommand(Command):
 
 class DepositCredits:
     """Mint credits into a wallet, recorded as a balanced ledger entry from the mint account."""
+
+    # Everything it decides on is read afresh inside the unit: running it again after a
+    # concurrency conflict decides again on the current state.
+    safe_to_rerun: ClassVar[bool] = True
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory

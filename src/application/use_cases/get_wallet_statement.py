@@ -4,7 +4,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from application.models import Command, Result
+from application.models import Command, Offset, Result
 from application.ports.unit_of_work import UnitOfWorkFactory
 from domain.ledger import EntryKind
 
@@ -14,7 +14,7 @@ MAX_PAGE_SIZE = 500
 class WalletStatementQuery(Command):
     wallet_id: UUID
     limit: int = Field(default=20, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 class StatementLineView(Result):

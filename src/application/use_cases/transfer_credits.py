@@ -1,4 +1,5 @@
 from decimal import Decimal
+from typing import ClassVar
 from uuid import UUID
 
 from application.models import Amount, Command, Result
@@ -20,6 +21,10 @@ class TransferReceipt(Result):
 
 class TransferCredits:
     """Move credits between two wallets: both balances and the ledger change, or none does."""
+
+    # Everything it decides on is read afresh inside the unit: running it again after a
+    # concurrency conflict decides again on the current state.
+    safe_to_rerun: ClassVar[bool] = True
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory

@@ -16,6 +16,7 @@ from application.errors import (
     RetryableError,
 )
 from domain.errors import DomainError
+from entrypoints.event_handlers import HandlerLoadingError
 from infrastructure.database.backup import BackupMissing
 from infrastructure.database.engine import DatabaseUrlError
 from infrastructure.database.migrations import MigrationError
@@ -74,7 +75,7 @@ def reported_errors(command: Callable[P, R]) -> Callable[P, R]:
             BackupMissing,
         ) as error:
             fail(str(error), EXIT_REFUSED)
-        except (InvalidSettings, DatabaseUrlError) as error:
+        except (InvalidSettings, DatabaseUrlError, HandlerLoadingError) as error:
             fail(str(error), EXIT_BAD_CONFIGURATION)
         except DatabaseUnavailable as error:
             fail(f"{error}; nothing was applied", EXIT_UNAVAILABLE)

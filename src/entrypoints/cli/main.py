@@ -16,8 +16,10 @@ from application.use_cases import (
 )
 from entrypoints.cli.database import database, doctor
 from entrypoints.cli.errors import reported_errors
-from entrypoints.cli.output import json_option, show
+from entrypoints.cli.outbox import outbox
+from entrypoints.cli.output import idempotency_key_option, json_option, show
 from entrypoints.cli.runtime import run_request, start_invocation
+from entrypoints.cli.serve import serve
 from entrypoints.cli.tasks import tasks
 
 
@@ -36,6 +38,8 @@ def cli(workspace: Path | None) -> None:
 cli.add_command(database)
 cli.add_command(doctor)
 cli.add_command(tasks)
+cli.add_command(outbox)
+cli.add_command(serve)
 
 
 @cli.group(help="Register users.")
@@ -50,7 +54,10 @@ def users() -> None:
 @reported_errors
 def register(email: str, username: str, as_json: bool) -> None:
     command = RegisterUserCommand.model_validate({"email": email, "username": username})
-    show(run_request(lambda container: container.register_user()(command)), as_json)
+    show(
+        run_request(lambda container: container.register_user()(command)),
+        as_json,
+    )
 
 
 @cli.group(help="Open wallets and move credits.")
@@ -61,20 +68,32 @@ def wallets() -> None:
 @wallets.command("open", help="Open the wallet of user OWNER_ID.")
 @click.argument("owner_id")
 @json_option
+@idempotency_key_option
 @reported_errors
-def open_wallet(owner_id: str, as_json: bool) -> None:
+def open_wallet(owner_id: str, as_json: bool, idempotency_key: str | None) -> None:
     command = OpenWalletCommand.model_validate({"owner_id": owner_id})
-    show(run_request(lambda container: container.open_wallet()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.open_wallet()(command, idempotency_key=idempotency_key)
+        ),
+        as_json,
+    )
 
 
 @wallets.command(help="Mint AMOUNT credits into WALLET_ID.")
 @click.argument("wallet_id")
 @click.argument("amount")
 @json_option
+@idempotency_key_option
 @reported_errors
-def deposit(wallet_id: str, amount: str, as_json: bool) -> None:
+def deposit(wallet_id: str, amount: str, as_json: bool, idempotency_key: str | None) -> None:
     command = DepositCreditsCommand.model_validate({"wallet_id": wallet_id, "amount": amount})
-    show(run_request(lambda container: container.deposit_credits()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.deposit_credits()(command, idempotency_key=idempotency_key)
+        ),
+        as_json,
+    )
 
 
 @wallets.command(help="Move AMOUNT credits from one wallet to another.")
@@ -82,12 +101,20 @@ def deposit(wallet_id: str, amount: str, as_json: bool) -> None:
 @click.option("--to", "target", required=True, help="The wallet to give credits to.")
 @click.argument("amount")
 @json_option
+@idempotency_key_option
 @reported_errors
-def transfer(source: str, target: str, amount: str, as_json: bool) -> None:
+def transfer(
+    source: str, target: str, amount: str, as_json: bool, idempotency_key: str | None
+) -> None:
     command = TransferCreditsCommand.model_validate(
         {"source_wallet_id": source, "target_wallet_id": target, "amount": amount}
     )
-    show(run_request(lambda container: container.transfer_credits()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.transfer_credits()(command, idempotency_key=idempotency_key)
+        ),
+        as_json,
+    )
 
 
 @wallets.command("show", help="Show a wallet's balance.")

@@ -7,12 +7,16 @@ import textwrap
 import click
 
 from application.models import Result
-from application.use_cases import StatementView, TransferReceipt
+from application.use_cases import RegisteredUser, StatementView, TransferReceipt
 from application.use_cases.tasks.changing import ChangedTasks
 from application.use_cases.tasks.reading import TaskDetailsView, TaskPageView
 from application.views import TaskView, UserView, WalletView
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+idempotency_key_option = click.option(
+    "--idempotency-key",
+    help="Apply this command at most once: a repeat with the same key prints the first result.",
+)
 
 
 def show(result: Result, as_json: bool) -> None:
@@ -21,6 +25,11 @@ def show(result: Result, as_json: bool) -> None:
 
 def describe(result: Result) -> str:
     match result:
+        case RegisteredUser():
+            return (
+                f"user {result.id}: {result.username} <{result.email}>\n"
+                f"api token (shown only now): {result.api_token}"
+            )
         case UserView():
             return f"user {result.id}: {result.username} <{result.email}>"
         case WalletView():

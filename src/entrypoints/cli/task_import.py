@@ -23,7 +23,7 @@ from application.use_cases.tasks.creating import (
     CreateTasksCommand,
 )
 from entrypoints.cli.errors import InvalidFile, reported_errors, validation_problems
-from entrypoints.cli.output import json_option
+from entrypoints.cli.output import idempotency_key_option, json_option
 from entrypoints.cli.runtime import run_request
 
 JSON_LINES = "jsonl"
@@ -77,8 +77,15 @@ class TaskRows:
     help="Show a progress bar on stderr [default: when stderr is a terminal].",
 )
 @json_option
+@idempotency_key_option
 @reported_errors
-def import_tasks(path: str, file_format: str | None, progress: bool | None, as_json: bool) -> None:
+def import_tasks(
+    path: str,
+    file_format: str | None,
+    progress: bool | None,
+    as_json: bool,
+    idempotency_key: str | None,
+) -> None:
     file_format = file_format or format_of(path)
     if file_format is None:
         raise click.UsageError(f"cannot tell the format of {path}: name it with --format")
@@ -92,14 +99,14 @@ def import_tasks(path: str, file_format: str | None, progress: bool | None, as_j
             rows = read_rows(stream, file_format)
     if not rows.commands:
         raise InvalidFile("the file holds no tasks")
-    created = _create(rows, sys.stderr.isatty() if progress is None else progress)
+    created = _create(rows, sys.stderr.isatty() if progress is None else progress, idempotency_key)
     noun = "task" if created.count == 1 else "tasks"
     click.echo(
         json.dumps({"count": created.count}) if as_json else f"imported {created.count} {noun}"
     )
 
 
-def _create(rows: TaskRows, show_progress: bool) -> CreatedTasks:
+def _create(rows: TaskRows, show_progress: bool, idempotency_key: str | None) -> CreatedTasks:
     command = CreateTasksCommand(tasks=rows.commands)
     with click.progressbar(
         length=len(rows.commands),
@@ -114,7 +121,9 @@ def _create(rows: TaskRows, show_progress: bool) -> CreatedTasks:
 
         try:
             created: CreatedTasks = run_request(
-                lambda container: container.create_tasks()(command, progress=advance)
+                lambda container: container.create_tasks()(
+                    command, progress=advance, idempotency_key=idempotency_key
+                )
             )
         except BatchItemRefused as refused:
             raise InvalidFile(f"line {rows.lines[refused.index]}: {refused.cause}") from None

@@ -23,7 +23,7 @@ from application.use_cases.tasks.reading import GetTaskQuery, ListTasksQuery
 from application.views import TaskView
 from domain.tasks import TaskStatus
 from entrypoints.cli.errors import reported_errors
-from entrypoints.cli.output import json_option, show
+from entrypoints.cli.output import idempotency_key_option, json_option, show
 from entrypoints.cli.runtime import run_request
 from entrypoints.cli.task_import import import_tasks
 from entrypoints.container import Container
@@ -64,6 +64,7 @@ tasks.add_command(import_tasks)
 )
 @click.option("--bounty", help="Credits paid to the assignee when the task is done.")
 @json_option
+@idempotency_key_option
 @reported_errors
 def create(
     creator_id: str,
@@ -73,6 +74,7 @@ def create(
     dependency_ids: tuple[str, ...],
     bounty: str | None,
     as_json: bool,
+    idempotency_key: str | None,
 ) -> None:
     command = CreateTaskCommand.model_validate(
         {
@@ -84,7 +86,12 @@ def create(
             "bounty": bounty,
         }
     )
-    show(run_request(lambda container: container.create_task()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.create_task()(command, idempotency_key=idempotency_key)
+        ),
+        as_json,
+    )
 
 
 @tasks.command("list", help="List the tasks that match, a page at a time, with the total.")
@@ -128,10 +135,16 @@ def show_task(task_id: str, as_json: bool) -> None:
 @click.argument("task_id")
 @click.option("--to", "assignee_id", required=True, help="The id of the user to assign.")
 @json_option
+@idempotency_key_option
 @reported_errors
-def assign(task_id: str, assignee_id: str, as_json: bool) -> None:
+def assign(task_id: str, assignee_id: str, as_json: bool, idempotency_key: str | None) -> None:
     command = AssignTaskCommand.model_validate({"task_id": task_id, "assignee_id": assignee_id})
-    show(run_request(lambda container: container.assign_task()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.assign_task()(command, idempotency_key=idempotency_key)
+        ),
+        as_json,
+    )
 
 
 def _task_command(name: str, description: str, use_case: Callable[[Container], Any]) -> None:
@@ -140,10 +153,13 @@ def _task_command(name: str, description: str, use_case: Callable[[Container], A
     @tasks.command(name, help=description)
     @click.argument("task_id")
     @json_option
+    @idempotency_key_option
     @reported_errors
-    def run(task_id: str, as_json: bool) -> None:
+    def run(task_id: str, as_json: bool, idempotency_key: str | None) -> None:
         command = TaskCommand.model_validate({"task_id": task_id})
-        view: TaskView = run_request(lambda container: use_case(container)(command))
+        view: TaskView = run_request(
+            lambda container: use_case(container)(command, idempotency_key=idempotency_key)
+        )
         show(view, as_json)
 
 
@@ -166,12 +182,18 @@ _task_command("restore", "Restore a deleted task.", lambda c: c.restore_task())
 @click.argument("task_id")
 @click.option("--on", "depends_on_id", required=True, help="The id of the task to wait for.")
 @json_option
+@idempotency_key_option
 @reported_errors
-def depend(task_id: str, depends_on_id: str, as_json: bool) -> None:
+def depend(task_id: str, depends_on_id: str, as_json: bool, idempotency_key: str | None) -> None:
     command = AddDependencyCommand.model_validate(
         {"task_id": task_id, "depends_on_id": depends_on_id}
     )
-    show(run_request(lambda container: container.add_dependency()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.add_dependency()(command, idempotency_key=idempotency_key)
+        ),
+        as_json,
+    )
 
 
 @tasks.command(
@@ -187,12 +209,22 @@ def depend(task_id: str, depends_on_id: str, as_json: bool) -> None:
 )
 @click.argument("task_ids", metavar="TASK_ID...", nargs=-1, required=True)
 @json_option
+@idempotency_key_option
 @reported_errors
-def set_status(status: str, task_ids: tuple[str, ...], as_json: bool) -> None:
+def set_status(
+    status: str, task_ids: tuple[str, ...], as_json: bool, idempotency_key: str | None
+) -> None:
     command = ChangeTaskStatusesCommand.model_validate(
         {"status": status, "task_ids": list(task_ids)}
     )
-    show(run_request(lambda container: container.change_task_statuses()(command)), as_json)
+    show(
+        run_request(
+            lambda container: container.change_task_statuses()(
+                command, idempotency_key=idempotency_key
+            )
+        ),
+        as_json,
+    )
 
 
 @tasks.command(help="Write every task, oldest first, to stdout as JSON lines.")

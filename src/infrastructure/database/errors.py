@@ -23,6 +23,9 @@ _CONFLICTS = {
     "uq_users_email": "a user with this email is already registered",
     "uq_users_username": "this username is already taken",
     "uq_wallets_owner_id": "this user already has a wallet",
+    # A unique index: PostgreSQL names the index, SQLite the table and column.
+    "ix_users_api_token_hash": "this API token is already in use",
+    "uq_users_api_token_hash": "this API token is already in use",
     "pk_tasks": "a task with this id already exists",
     "uq_tasks_id": "a task with this id already exists",
 }

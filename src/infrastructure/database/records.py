@@ -44,6 +44,8 @@ class UserRecord(Record):
     active: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # SHA-256 hex of the user's API token; the token itself is never stored.
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
 
 
 class WalletRecord(Record):
@@ -56,6 +58,10 @@ class WalletRecord(Record):
     version: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    # Never loaded; declared so that a flush inserts a new user before the wallet that refers
+    # to it (the flush orders tables by relationships, not by foreign keys).
+    owner: Mapped[UserRecord] = relationship(lazy="raise")
 
     # Keel sets the next version itself (once per unit); a stale write updates no row.
     __mapper_args__ = {  # noqa: RUF012 - read once by the mapper
@@ -96,6 +102,9 @@ class TaskRecord(Record):
     dependency_links: Mapped[list[TaskDependencyRecord]] = relationship(
         foreign_keys="TaskDependencyRecord.task_id", lazy="raise", cascade="all, delete-orphan"
     )
+    # Never loaded; declared so that a flush inserts the users a new task refers to first.
+    creator: Mapped[UserRecord] = relationship(foreign_keys=[creator_id], lazy="raise")
+    assignee: Mapped[UserRecord | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
 
     # Keel sets the next version itself (once per unit); a stale write updates no row.
     __mapper_args__ = {  # noqa: RUF012 - read once by the mapper

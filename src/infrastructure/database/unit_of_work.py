@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
+from application.events.delivery import DeliveryPolicy
+from application.events.handlers import EventHandlers
 from application.ports.unit_of_work import AbstractUnitOfWork
 from infrastructure.database.engine import unit_execution_options
 from infrastructure.database.errors import translate_database_error
 from infrastructure.database.repositories import (
+    SqlIdempotencyRepository,
     SqlLedgerRepository,
+    SqlOutboxRepository,
+    SqlProcessedMessageRepository,
     SqlTaskRepository,
     SqlUserRepository,
     SqlWalletRepository,
@@ -20,10 +25,23 @@ from infrastructure.database.repositories import (
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     def __init__(
-        self, session_factory: Callable[[], AsyncSession], *, read_only: bool = False
+        self,
+        session_factory: Callable[[], AsyncSession],
+        *,
+        read_only: bool = False,
+        handlers: EventHandlers | None = None,
+        delivery_policy: DeliveryPolicy | None = None,
     ) -> None:
-        super().__init__(read_only=read_only)
+        super().__init__(read_only=read_only, handlers=handlers, delivery_policy=delivery_policy)
         self._session_factory = session_factory
+
+    def _sibling(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(
+            self._session_factory,
+            read_only=read_only,
+            handlers=self.handlers,
+            delivery_policy=self.delivery_policy,
+        )
 
     async def _begin(self) -> None:
         self._session = self._session_factory()
@@ -40,15 +58,43 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._wallets = self.wallets = SqlWalletRepository(self._session, read_only=self.read_only)
         self._tasks = self.tasks = SqlTaskRepository(self._session, read_only=self.read_only)
         self.ledger = SqlLedgerRepository(self._session)
+        self.outbox = SqlOutboxRepository(self._session)
+        self.processed_messages = SqlProcessedMessageRepository(self._session)
+        self.idempotency = SqlIdempotencyRepository(self._session)
 
     async def _commit(self) -> None:
-        repositories = (self._users, self._wallets, self._tasks)
-        for repository in repositories:
-            repository.write_back()
-        await self._session.flush()
-        for repository in repositories:
+        await self._flush()
+        for repository in self._repositories():
             repository.read_versions()
         await self._session.commit()
+
+    async def _begin_savepoint(self) -> AsyncSessionTransaction:
+        # Everything before the savepoint goes to the database first, so that rolling back
+        # to it undoes exactly the inner block. Versions are left for the real commit:
+        # one unit, one new version.
+        await self._flush()
+        return await self._session.begin_nested()
+
+    async def _release_savepoint(self, savepoint: object) -> None:
+        assert isinstance(savepoint, AsyncSessionTransaction)
+        await self._flush()
+        await savepoint.commit()
+
+    async def _rollback_savepoint(self, savepoint: object) -> None:
+        assert isinstance(savepoint, AsyncSessionTransaction)
+        await savepoint.rollback()
+        for repository in self._repositories():
+            await repository.reload_expired()
+
+    async def _flush(self) -> None:
+        for repository in self._repositories():
+            repository.write_back()
+        await self._session.flush()
+
+    def _repositories(
+        self,
+    ) -> tuple[SqlUserRepository, SqlWalletRepository, SqlTaskRepository]:
+        return (self._users, self._wallets, self._tasks)
 
     async def _rollback(self) -> None:
         await self._session.rollback()

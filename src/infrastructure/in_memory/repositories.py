@@ -53,6 +53,10 @@ class InMemoryRepository(TrackingRepository[A]):
         """Staged in `seen` until the unit commits."""
         self.added.add(aggregate.id)
 
+    def _forget(self, aggregate_id: UUID) -> None:
+        self.added.discard(aggregate_id)
+        self.loaded_versions.pop(aggregate_id, None)
+
     async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[A]:
         # Writers hold the store's write lock for the whole unit: there is nothing to lock.
         return [self._copy_out(self.stored[i]) for i in ascending_ids if i in self.stored]
@@ -65,7 +69,9 @@ class InMemoryRepository(TrackingRepository[A]):
 
 
 class InMemoryUserRepository(InMemoryRepository[User], UserRepository):
-    pass
+    async def _load_by_api_token_hash(self, token_hash: str) -> User | None:
+        found = [user for user in self.stored.values() if user.api_token_hash == token_hash]
+        return self._copy_out(found[0]) if found else None
 
 
 class InMemoryWalletRepository(InMemoryRepository[Wallet], WalletRepository):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from typing import Generic, Literal, TypeVar
+from typing import ClassVar, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import Field
@@ -65,14 +65,19 @@ async def _bounty_wallet(
 
 
 class _ChangeOneTask(abc.ABC, Generic[C]):
-    """A unit that locks one task, changes it, and commits: the shape of most task changes."""
+    """A unit that reads one task, changes it, and commits: the shape of most task changes."""
+
+    # Everything it decides on is read afresh inside the unit: running it again after a
+    # concurrency conflict decides again on the current state.
+    safe_to_rerun: ClassVar[bool] = True
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
 
     async def __call__(self, command: C) -> TaskView:
         async with self._uow_factory() as uow:
-            [task] = await uow.tasks.get_for_update([command.task_id])
+            # Read without a lock: the version check at commit refuses a stale write.
+            task = await uow.tasks.get(command.task_id)
             await self._change(uow, task, command)
             await uow.commit()
         return TaskView.of(task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 from uuid import UUID
 
 from pydantic import Field
@@ -62,6 +63,10 @@ async def create_one(uow: AbstractUnitOfWork, command: CreateTaskCommand) -> Tas
 
 class CreateTask:
     """Create one task; a bounty is escrowed from the creator's wallet in the same unit."""
+
+    # Everything it decides on is read afresh inside the unit: running it again after a
+    # concurrency conflict decides again on the current state.
+    safe_to_rerun: ClassVar[bool] = True
 
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory

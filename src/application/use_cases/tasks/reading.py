@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from application.models import Command, Result
+from application.models import Command, Offset, Result, UtcMoment
 from application.ports.task_queries import TaskQuery, TaskSort
 from application.ports.unit_of_work import UnitOfWorkFactory
 from application.use_cases.get_wallet_statement import MAX_PAGE_SIZE
@@ -31,14 +31,14 @@ class ListTasksQuery(Command):
     creator_id: UUID | None = None
     parent_id: UUID | None = None
     top_level_only: bool = False
-    created_after: AwareDatetime | None = None
-    created_before: AwareDatetime | None = None
+    created_after: UtcMoment | None = None
+    created_before: UtcMoment | None = None
     title_contains: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE_LENGTH)
     include_deleted: bool = False
     sort: TaskSort = TaskSort.CREATED_AT
     descending: bool = False
     limit: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 class TaskPageView(Result):

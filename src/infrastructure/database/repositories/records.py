@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.ports.repositories import TrackingRepository
@@ -24,6 +24,8 @@ class SqlRepository(TrackingRepository[A], Generic[A, R]):
     """Keeps the record behind every aggregate the unit saw, and copies changes into it."""
 
     record_type: type[R]
+    loaded_relationships: tuple[str, ...] = ()
+    """The relationships the repository loads with its records; the others are never loaded."""
 
     def __init__(self, session: AsyncSession, *, read_only: bool) -> None:
         super().__init__()
@@ -53,6 +55,18 @@ class SqlRepository(TrackingRepository[A], Generic[A, R]):
                 query = query.with_for_update()
             loaded += [self._adopt(record) for record in await self._session.scalars(query)]
         return loaded
+
+    def _forget(self, aggregate_id: UUID) -> None:
+        self._records.pop(aggregate_id, None)
+        self._added.discard(aggregate_id)
+
+    async def reload_expired(self) -> None:
+        """Reread the records a rolled-back savepoint expired: they hold its start's state."""
+        loaded = {*inspect(self.record_type).column_attrs.keys(), *self.loaded_relationships}
+        for record in self._records.values():
+            expired = inspect(record).expired_attributes & loaded
+            if expired:
+                await self._session.refresh(record, attribute_names=sorted(expired))
 
     def _adopt(self, record: R) -> A:
         aggregate = self._to_domain(record)

@@ -28,6 +28,7 @@ _SORT_COLUMNS: dict[TaskSort, Any] = {
 
 class SqlTaskRepository(SqlRepository[Task, TaskRecord], TaskRepository):
     record_type = TaskRecord
+    loaded_relationships = ("dependency_links",)
 
     async def reachable_dependencies(self, task_id: UUID) -> set[UUID]:
         await self._flush()

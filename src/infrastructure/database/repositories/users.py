@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from application.ports.repositories import UserRepository
 from domain.users import User
 from infrastructure.database.records import UserRecord
@@ -20,6 +22,7 @@ class SqlUserRepository(SqlRepository[User, UserRecord], UserRepository):
             active=record.active,
             created_at=record.created_at,
             updated_at=record.updated_at,
+            api_token_hash=record.api_token_hash,
         )
 
     def _write(self, aggregate: User, record: UserRecord) -> None:
@@ -28,3 +31,9 @@ class SqlUserRepository(SqlRepository[User, UserRecord], UserRepository):
         record.active = aggregate.active
         record.created_at = aggregate.created_at
         record.updated_at = aggregate.updated_at
+        record.api_token_hash = aggregate.api_token_hash
+
+    async def _load_by_api_token_hash(self, token_hash: str) -> User | None:
+        query = select(UserRecord).where(UserRecord.api_token_hash == token_hash)
+        record = await self._session.scalar(query)
+        return None if record is None else self._adopt(record)
