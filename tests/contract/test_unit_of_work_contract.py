@@ -197,11 +197,33 @@ async def test_a_wallet_of_an_unknown_owner_is_refused(uow_factory: UnitOfWorkFa
             await uow.commit()
 
 
-async def test_a_read_only_unit_cannot_commit(uow_factory: UnitOfWorkFactory) -> None:
+async def test_a_read_only_unit_cannot_commit_and_leaves_nothing(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    user = new_user()
     with pytest.raises(ReadOnlyUnitError):
         async with uow_factory(read_only=True) as uow:
-            await uow.users.add(new_user())
+            await uow.users.add(user)
             await uow.commit()
+
+    async with uow_factory(read_only=True) as uow:
+        with pytest.raises(NotFound):
+            await uow.users.get(user.id)
+
+
+async def test_a_read_only_unit_refuses_a_ledger_entry_at_once(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    wallet = await stored_wallet(uow_factory)
+    with pytest.raises(ReadOnlyUnitError):
+        async with uow_factory(read_only=True) as uow:
+            [loaded] = await uow.wallets.get_many([wallet.id])
+            await uow.ledger.append(loaded.deposit(Credits.positive("1")))
+
+    assert await balance_of(uow_factory, wallet) == Decimal("0.00")
+    async with uow_factory(read_only=True) as uow:
+        statement = await uow.ledger.statement(wallet.account, limit=5, offset=0)
+    assert statement.total == 0
 
 
 async def test_a_changed_wallet_gets_a_new_version_and_an_unchanged_one_keeps_it(

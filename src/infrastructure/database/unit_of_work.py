@@ -57,7 +57,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         self._users = self.users = SqlUserRepository(self._session, read_only=self.read_only)
         self._wallets = self.wallets = SqlWalletRepository(self._session, read_only=self.read_only)
         self._tasks = self.tasks = SqlTaskRepository(self._session, read_only=self.read_only)
-        self.ledger = SqlLedgerRepository(self._session)
+        self.ledger = SqlLedgerRepository(self._session, read_only=self.read_only)
         self.outbox = SqlOutboxRepository(self._session)
         self.processed_messages = SqlProcessedMessageRepository(self._session)
         self.idempotency = SqlIdempotencyRepository(self._session)

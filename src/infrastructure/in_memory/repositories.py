@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
+from application.errors import ReadOnlyUnitError
 from application.ports.repositories import (
     LedgerRepository,
     StatementPage,
@@ -126,11 +127,14 @@ class InMemoryTaskRepository(InMemoryRepository[Task], TaskRepository):
 
 
 class InMemoryLedgerRepository(LedgerRepository):
-    def __init__(self, store: InMemoryStore) -> None:
+    def __init__(self, store: InMemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
         self.appended: list[LedgerEntry] = []
 
     async def append(self, entry: LedgerEntry) -> None:
+        if self._read_only:
+            raise ReadOnlyUnitError("a read-only unit of work cannot append to the ledger")
         self.appended.append(entry)
 
     async def statement(self, account: str, *, limit: int, offset: int) -> StatementPage:

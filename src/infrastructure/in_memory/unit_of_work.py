@@ -68,7 +68,7 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         self._users = self.users = InMemoryUserRepository(self._store.users)
         self._wallets = self.wallets = InMemoryWalletRepository(self._store.wallets)
         self._tasks = self.tasks = InMemoryTaskRepository(self._store.tasks)
-        self._ledger = self.ledger = InMemoryLedgerRepository(self._store)
+        self._ledger = self.ledger = InMemoryLedgerRepository(self._store, read_only=self.read_only)
         self._outbox = self.outbox = InMemoryOutboxRepository(self._store)
         self._processed = self.processed_messages = InMemoryProcessedMessageRepository(self._store)
         self._idempotency = self.idempotency = InMemoryIdempotencyRepository(self._store)

@@ -3,16 +3,20 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from application.errors import ReadOnlyUnitError
 from application.ports.repositories import LedgerRepository, StatementPage
 from domain.ledger import EntryKind, LedgerEntry, StatementLine
 from infrastructure.database.records import LedgerEntryRecord, PostingRecord
 
 
 class SqlLedgerRepository(LedgerRepository):
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, read_only: bool = False) -> None:
         self._session = session
+        self._read_only = read_only
 
     async def append(self, entry: LedgerEntry) -> None:
+        if self._read_only:
+            raise ReadOnlyUnitError("a read-only unit of work cannot append to the ledger")
         # Written at once, without ORM objects: entries are never changed after they are made.
         await self._session.execute(
             insert(LedgerEntryRecord),
