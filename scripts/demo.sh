@@ -27,8 +27,10 @@ keel wallets show "$bob_wallet"
 step "deposit 100 credits into alice's wallet"
 keel wallets deposit "$alice_wallet" 100
 
-step "transfer 30.50 credits from alice to bob"
-keel wallets transfer --from "$alice_wallet" --to "$bob_wallet" 30.50
+step "transfer 30.50 credits from alice to bob, sent twice with one idempotency key: applied once"
+key="demo-transfer-$(date +%s%N)"
+keel wallets transfer --from "$alice_wallet" --to "$bob_wallet" 30.50 --idempotency-key "$key"
+keel wallets transfer --from "$alice_wallet" --to "$bob_wallet" 30.50 --idempotency-key "$key"
 
 step "try to transfer more than alice holds: refused, nothing changes"
 if keel wallets transfer --from "$alice_wallet" --to "$bob_wallet" 1000; then
@@ -61,3 +63,7 @@ keel wallets show "$bob_wallet"
 
 step "alice's statement shows the bounty leaving her wallet for escrow"
 keel wallets statement "$alice_wallet"
+
+step "every committed unit left its events in the outbox; the relay delivers them"
+keel outbox status
+keel outbox relay
