@@ -56,3 +56,7 @@ class DependencyCycle(DomainError):
 
 class UnbalancedEntry(DomainError):
     """A ledger entry whose postings do not sum to zero; the books would not balance."""
+
+
+class NotPermitted(DomainError):
+    """The acting user's role on this record does not allow the change."""

@@ -16,6 +16,7 @@ from domain.errors import (
     InactiveUser,
     InvalidValue,
     NotFound,
+    NotPermitted,
 )
 from domain.events import Aggregate, BountyPaid, TaskCreated, TaskStatusChanged, utc_now
 from domain.ledger import EntryKind, LedgerEntry
@@ -27,6 +28,14 @@ MAX_DESCRIPTION_LENGTH = 10_000
 # C0 and C1 controls: some terminals act on C1 codes such as U+009B as escape sequences.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class TaskRole(enum.StrEnum):
+    """Who may change a task: its creator assigns, cancels, deletes, restores it and adds its
+    dependencies; its assignee starts and completes it."""
+
+    CREATOR = "creator"
+    ASSIGNEE = "assignee"
 
 
 class TaskStatus(enum.StrEnum):
@@ -187,6 +196,12 @@ class Task(Aggregate):
         entry = self._release_bounty(self.creator_id, creator_wallet, EntryKind.REFUND)
         self._move_to(TaskStatus.CANCELLED)
         return entry
+
+    def check_actor(self, actor_id: UUID, role: TaskRole) -> None:
+        """`NotPermitted` unless `actor_id` holds `role` on this task."""
+        holder = self.creator_id if role is TaskRole.CREATOR else self.assignee_id
+        if actor_id != holder:
+            raise NotPermitted(f"only the {role} of task {self.id} may do this")
 
     def delete(self) -> None:
         if self.is_deleted:

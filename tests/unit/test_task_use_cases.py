@@ -64,6 +64,7 @@ from domain.errors import (
     InactiveUser,
     InsufficientFunds,
     NotFound,
+    NotPermitted,
 )
 from domain.ledger import MINT_ACCOUNT, EntryKind, escrow_account
 from domain.tasks import TaskStatus
@@ -1053,3 +1054,57 @@ async def test_export_tasks_shows_dependencies(board: Board) -> None:
     exported = {task.id: task async for task in ExportTasks(board.uow_factory)()}
     assert exported[second.id].dependency_ids == [first.id]
     assert isinstance(exported[first.id].created_at, datetime)
+
+
+# --- acting users -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("use_case", "actor", "role"),
+    [
+        (StartTask, "ada", "assignee"),
+        (CompleteTask, "ada", "assignee"),
+        (CancelTask, "bob", "creator"),
+        (DeleteTask, "bob", "creator"),
+    ],
+)
+async def test_an_actor_without_the_role_is_refused_and_nothing_changes(
+    board: Board, use_case: type[StartTask], actor: str, role: str
+) -> None:
+    task = await board.create(bounty="10")
+    await AssignTask(board.uow_factory)(AssignTaskCommand(task_id=task.id, assignee_id=board.bob))
+    before = board.snapshot()
+
+    with pytest.raises(NotPermitted, match=f"only the {role} of task {task.id}"):
+        await use_case(board.uow_factory)(
+            TaskCommand(task_id=task.id, actor_id=getattr(board, actor))
+        )
+    assert board.snapshot() == before
+
+
+async def test_each_role_may_make_its_own_changes(board: Board) -> None:
+    task = await board.create(bounty="10")
+    await AssignTask(board.uow_factory)(
+        AssignTaskCommand(task_id=task.id, assignee_id=board.bob, actor_id=board.ada)
+    )
+    await StartTask(board.uow_factory)(TaskCommand(task_id=task.id, actor_id=board.bob))
+    done = await CompleteTask(board.uow_factory)(TaskCommand(task_id=task.id, actor_id=board.bob))
+
+    assert done.status is TaskStatus.DONE
+    assert board.balance_of(board.bob) == Decimal("10.00")
+
+
+async def test_a_bulk_change_with_one_task_of_another_creator_changes_none(board: Board) -> None:
+    own = await board.create("own")
+    foreign = await CreateTask(board.uow_factory)(
+        CreateTaskCommand(creator_id=board.bob, title="foreign")
+    )
+    before = board.snapshot()
+
+    with pytest.raises(NotPermitted, match=f"only the creator of task {foreign.id}"):
+        await ChangeTaskStatuses(board.uow_factory)(
+            ChangeTaskStatusesCommand(
+                task_ids=[own.id, foreign.id], status=TaskStatus.CANCELLED, actor_id=board.ada
+            )
+        )
+    assert board.snapshot() == before

@@ -35,6 +35,7 @@ from domain.errors import (
     InvalidTransfer,
     InvalidValue,
     NotFound,
+    NotPermitted,
 )
 from entrypoints.http.auth import Forbidden, NotAuthenticated
 
@@ -80,6 +81,7 @@ KINDS: list[tuple[type[Exception], ProblemKind]] = [
     (InvalidApiToken, UNAUTHENTICATED),
     (NotAuthenticated, UNAUTHENTICATED),
     (Forbidden, FORBIDDEN),
+    (NotPermitted, FORBIDDEN),
     (NotFound, ProblemKind(404, "not-found", "Not found")),
     (InsufficientFunds, ProblemKind(409, "insufficient-funds", "Insufficient funds")),
     (ConcurrencyConflict, ProblemKind(409, "concurrent-change", "Changed concurrently")),

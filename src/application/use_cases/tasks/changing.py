@@ -11,7 +11,7 @@ from pydantic import Field
 from application.models import Command, Result
 from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from application.views import TaskView
-from domain.tasks import Task, TaskStatus
+from domain.tasks import Task, TaskRole, TaskStatus
 from domain.wallets import Wallet
 
 MAX_BULK_TASKS = 10_000
@@ -19,6 +19,9 @@ MAX_BULK_TASKS = 10_000
 
 class TaskCommand(Command):
     task_id: UUID
+    actor_id: UUID | None = None
+    """Who asks, when the caller is a user: then only the role the change needs may make it,
+    checked inside the unit that makes it. None: the caller is trusted (an operator's CLI)."""
 
 
 C = TypeVar("C", bound=TaskCommand)
@@ -35,6 +38,8 @@ class AddDependencyCommand(TaskCommand):
 class ChangeTaskStatusesCommand(Command):
     task_ids: list[UUID] = Field(min_length=1, max_length=MAX_BULK_TASKS)
     status: Literal[TaskStatus.IN_PROGRESS, TaskStatus.DONE, TaskStatus.CANCELLED]
+    actor_id: UUID | None = None
+    """As `TaskCommand.actor_id`; cancelling needs the creator, the other moves the assignee."""
 
 
 class ChangedTasks(Result):
@@ -78,9 +83,14 @@ class _ChangeOneTask(abc.ABC, Generic[C]):
         async with self._uow_factory() as uow:
             # Read without a lock: the version check at commit refuses a stale write.
             task = await uow.tasks.get(command.task_id)
+            if command.actor_id is not None:
+                task.check_actor(command.actor_id, self.role)
             await self._change(uow, task, command)
             await uow.commit()
         return TaskView.of(task)
+
+    role: ClassVar[TaskRole] = TaskRole.CREATOR
+    """The role an acting user needs on the task."""
 
     @abc.abstractmethod
     async def _change(self, uow: AbstractUnitOfWork, task: Task, command: C) -> None: ...
@@ -89,12 +99,16 @@ class _ChangeOneTask(abc.ABC, Generic[C]):
 class StartTask(_ChangeOneTask[TaskCommand]):
     """todo → in_progress; the task needs an assignee."""
 
+    role = TaskRole.ASSIGNEE
+
     async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
         await move(uow, task, TaskStatus.IN_PROGRESS)
 
 
 class CompleteTask(_ChangeOneTask[TaskCommand]):
     """in_progress → done once every dependency is done; the bounty goes to the assignee."""
+
+    role = TaskRole.ASSIGNEE
 
     async def _change(self, uow: AbstractUnitOfWork, task: Task, command: TaskCommand) -> None:
         await move(uow, task, TaskStatus.DONE)
@@ -150,6 +164,14 @@ class ChangeTaskStatuses:
         changed = 0
         async with self._uow_factory() as uow:
             tasks = await uow.tasks.get_for_update(sorted(set(command.task_ids)))
+            if command.actor_id is not None:
+                role = (
+                    TaskRole.CREATOR
+                    if command.status is TaskStatus.CANCELLED
+                    else TaskRole.ASSIGNEE
+                )
+                for task in tasks:
+                    task.check_actor(command.actor_id, role)
             for task in dependencies_first(tasks):
                 if task.status is not command.status:
                     await move(uow, task, command.status)

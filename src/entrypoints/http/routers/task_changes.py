@@ -1,13 +1,15 @@
 """Changing the task board, as each role allows.
 
 The creator of a task assigns, cancels, deletes, restores it and adds its dependencies; its
-assignee starts and completes it. New tasks are created by the caller. Each check reads the
-task first (`GetTask`), then the writing use case runs in a unit of its own.
+assignee starts and completes it. New tasks are created by the caller. Every command carries
+the caller as its actor, and the use case checks the role inside the unit that makes the
+change, so the check cannot go stale before the write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter, status
@@ -29,11 +31,9 @@ from application.use_cases.tasks.creating import (
 )
 from application.views import TaskView, UserView
 from domain.tasks import TaskStatus
-from entrypoints.container import Container
-from entrypoints.http.auth import CurrentUser, require
+from entrypoints.http.auth import CurrentUser
 from entrypoints.http.dependencies import IdempotencyKey, Keel, scoped_key
 from entrypoints.http.problems import problem_responses
-from entrypoints.http.routers.task_reading import read_task
 
 MAX_TASKS_PER_REQUEST = 100
 """A request's batch is bounded so that one request cannot hold the write lock for long."""
@@ -66,22 +66,13 @@ class Dependency(Command):
     depends_on_id: UUID
 
 
-class StatusChange(ChangeTaskStatusesCommand):
+class StatusChange(Command):
     task_ids: list[UUID] = Field(min_length=1, max_length=MAX_TASKS_PER_REQUEST)
+    status: Literal[TaskStatus.IN_PROGRESS, TaskStatus.DONE, TaskStatus.CANCELLED]
 
 
 def created_by(user: UserView, task: NewTask) -> CreateTaskCommand:
     return CreateTaskCommand.model_validate({**task.model_dump(), "creator_id": user.id})
-
-
-async def require_creator(keel: Container, task_id: UUID, user: UserView) -> None:
-    task = await read_task(keel, task_id)
-    require(task.creator_id == user.id, f"only the creator of task {task_id} may do this")
-
-
-async def require_assignee(keel: Container, task_id: UUID, user: UserView) -> None:
-    task = await read_task(keel, task_id)
-    require(task.assignee_id == user.id, f"only the assignee of task {task_id} may do this")
 
 
 async def change_one_task(
@@ -92,7 +83,8 @@ async def change_one_task(
 ) -> TaskView:
     """Run a use case that changes task `task_id` and answers with the task as it is now."""
     task: TaskView = await use_case(
-        TaskCommand(task_id=task_id), idempotency_key=scoped_key(user.id, idempotency_key)
+        TaskCommand(task_id=task_id, actor_id=user.id),
+        idempotency_key=scoped_key(user.id, idempotency_key),
     )
     return task
 
@@ -140,14 +132,12 @@ async def create_tasks(
 async def change_statuses(
     body: StatusChange, keel: Keel, user: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> ChangedTasks:
-    for task_id in sorted(set(body.task_ids)):
-        if body.status is TaskStatus.CANCELLED:
-            await require_creator(keel, task_id, user)
-        else:
-            await require_assignee(keel, task_id, user)
+    command = ChangeTaskStatusesCommand(
+        task_ids=body.task_ids, status=body.status, actor_id=user.id
+    )
     use_case = keel.change_task_statuses()
     changed: ChangedTasks = await use_case(
-        body, idempotency_key=scoped_key(user.id, idempotency_key)
+        command, idempotency_key=scoped_key(user.id, idempotency_key)
     )
     return changed
 
@@ -160,10 +150,9 @@ async def assign_task(
     user: CurrentUser,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskView:
-    await require_creator(keel, task_id, user)
     use_case = keel.assign_task()
     task: TaskView = await use_case(
-        AssignTaskCommand(task_id=task_id, assignee_id=body.assignee_id),
+        AssignTaskCommand(task_id=task_id, assignee_id=body.assignee_id, actor_id=user.id),
         idempotency_key=scoped_key(user.id, idempotency_key),
     )
     return task
@@ -173,7 +162,6 @@ async def assign_task(
 async def start_task(
     task_id: UUID, keel: Keel, user: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> TaskView:
-    await require_assignee(keel, task_id, user)
     return await change_one_task(keel.start_task(), task_id, user, idempotency_key)
 
 
@@ -185,7 +173,6 @@ async def start_task(
 async def complete_task(
     task_id: UUID, keel: Keel, user: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> TaskView:
-    await require_assignee(keel, task_id, user)
     return await change_one_task(keel.complete_task(), task_id, user, idempotency_key)
 
 
@@ -197,7 +184,6 @@ async def complete_task(
 async def cancel_task(
     task_id: UUID, keel: Keel, user: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> TaskView:
-    await require_creator(keel, task_id, user)
     return await change_one_task(keel.cancel_task(), task_id, user, idempotency_key)
 
 
@@ -207,7 +193,6 @@ async def cancel_task(
 async def delete_task(
     task_id: UUID, keel: Keel, user: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> TaskView:
-    await require_creator(keel, task_id, user)
     return await change_one_task(keel.delete_task(), task_id, user, idempotency_key)
 
 
@@ -215,7 +200,6 @@ async def delete_task(
 async def restore_task(
     task_id: UUID, keel: Keel, user: CurrentUser, idempotency_key: IdempotencyKey = None
 ) -> TaskView:
-    await require_creator(keel, task_id, user)
     return await change_one_task(keel.restore_task(), task_id, user, idempotency_key)
 
 
@@ -231,10 +215,9 @@ async def add_dependency(
     user: CurrentUser,
     idempotency_key: IdempotencyKey = None,
 ) -> TaskView:
-    await require_creator(keel, task_id, user)
     use_case = keel.add_dependency()
     task: TaskView = await use_case(
-        AddDependencyCommand(task_id=task_id, depends_on_id=body.depends_on_id),
+        AddDependencyCommand(task_id=task_id, depends_on_id=body.depends_on_id, actor_id=user.id),
         idempotency_key=scoped_key(user.id, idempotency_key),
     )
     return task
