@@ -8,8 +8,9 @@ import pytest
 
 from application.ports.unit_of_work import Hook, UnitOfWorkFactory
 from domain.credits import Credits
-from domain.errors import NotFound
+from domain.errors import Conflict, NotFound
 from domain.tasks import Task
+from domain.users import User
 from domain.wallets import Wallet
 from tests.builders import balance_of, new_user, stored_wallet
 
@@ -215,3 +216,23 @@ async def test_a_failing_hook_does_not_undo_the_commit_or_stop_other_hooks(
     assert "after_commit hook failed" in caplog.text
     async with uow_factory(read_only=True) as uow:
         assert (await uow.users.get(user.id)).id == user.id
+
+
+async def test_a_constraint_broken_inside_a_savepoint_fails_it_and_the_outer_part_goes_on(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    taken = new_user()
+    async with uow_factory() as uow:
+        await uow.users.add(taken)
+        await uow.commit()
+    newcomer = new_user()
+    async with uow_factory() as uow:
+        await uow.users.add(newcomer)
+        with pytest.raises(Conflict, match="email"):
+            async with uow:
+                await uow.users.add(User.register(taken.email, "someone_else"))
+                await uow.commit()
+        await uow.commit()
+
+    async with uow_factory(read_only=True) as uow:
+        assert (await uow.users.get(newcomer.id)).email == newcomer.email

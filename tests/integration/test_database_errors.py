@@ -6,7 +6,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm.exc import StaleDataError
 
 from application.errors import DatabaseUnavailable, RetryableError
@@ -71,3 +73,30 @@ def test_serialization_failures_and_deadlocks_are_retryable(sqlstate: str) -> No
 
 def test_an_error_that_is_not_the_databases_is_left_alone() -> None:
     assert translate_database_error(ValueError("not ours")) is None
+
+
+async def test_a_failed_commit_leaves_no_open_transaction_for_the_next_unit(
+    engine: AsyncEngine,
+) -> None:
+    uow_factory = sql_uow_factory(engine)
+    wallet = await stored_wallet(uow_factory, balance="10")
+    deposit = DepositCredits(uow_factory)
+    command = DepositCreditsCommand.model_validate({"wallet_id": wallet.id, "amount": "5"})
+    failures = [OSError("the disk failed at COMMIT")]
+
+    def fail_once(_connection: Connection) -> None:
+        if failures:
+            raise failures.pop()
+
+    event.listen(engine.sync_engine, "commit", fail_once)
+    try:
+        with pytest.raises(OSError, match="at COMMIT"):
+            await deposit(command)
+    finally:
+        event.remove(engine.sync_engine, "commit", fail_once)
+
+    # Every pooled connection is usable again: each of these units would otherwise inherit
+    # the failed unit's open transaction (and, on SQLite, its write lock).
+    for _ in range(3):
+        await deposit(command)
+    assert await balance_of(uow_factory, wallet) == 25

@@ -66,7 +66,15 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         await self._flush()
         for repository in self._repositories():
             repository.read_versions()
-        await self._session.commit()
+        connection = await self._session.connection()
+        try:
+            await self._session.commit()
+        except BaseException:
+            # SQLAlchemy leaves a failed COMMIT's rollback to the pool, and the SQLite pool
+            # skips that reset: the connection would go back still inside its transaction.
+            # Whatever state a failed COMMIT left it in, no other unit gets this connection.
+            await connection.invalidate()
+            raise
 
     async def _begin_savepoint(self) -> AsyncSessionTransaction:
         # Everything before the savepoint goes to the database first, so that rolling back

@@ -97,6 +97,8 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
             self._store.write_lock.release()
 
     async def _begin_savepoint(self) -> _Staged:
+        # The SQL unit flushes here, and a database refuses what breaks a constraint at once.
+        self._check_constraints()
         return _Staged(
             ledger_entries=len(self._ledger.appended),
             outbox=dict(self._outbox.staged),
@@ -105,7 +107,8 @@ class InMemoryUnitOfWork(AbstractUnitOfWork):
         )
 
     async def _release_savepoint(self, savepoint: object) -> None:
-        """Nothing to do: what the inner block staged is now the outer block's."""
+        """What the inner block staged is now the outer block's, if the constraints hold."""
+        self._check_constraints()
 
     async def _rollback_savepoint(self, savepoint: object) -> None:
         assert isinstance(savepoint, _Staged)
