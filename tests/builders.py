@@ -34,3 +34,7 @@ async def balance_of(uow_factory: UnitOfWorkFactory, wallet: Wallet) -> Decimal:
     """The committed balance, read in a unit of its own."""
     async with uow_factory(read_only=True) as uow:
         return (await uow.wallets.get(wallet.id)).balance.value
+
+
+async def no_wait(_: float) -> None:
+    """A retry runner's sleep, skipped: tests need the retries, not the waiting."""

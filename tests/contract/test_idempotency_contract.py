@@ -18,11 +18,7 @@ from application.use_cases import (
 )
 from application.views import WalletView
 from domain.errors import InsufficientFunds, InvalidValue
-from tests.builders import balance_of, stored_wallet
-
-
-async def no_wait(_: float) -> None:
-    """The retry runner's sleep, skipped: the tests need the retries, not the waiting."""
+from tests.builders import balance_of, no_wait, stored_wallet
 
 
 def retried(use_case: Idempotent[WalletView]) -> Retrying[..., WalletView]:

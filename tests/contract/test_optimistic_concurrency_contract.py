@@ -13,15 +13,11 @@ from domain.tasks import Task
 from domain.users import User
 from infrastructure.database.engine import create_session_factory
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
-from tests.builders import new_user
+from tests.builders import new_user, no_wait
 from tests.conftest import sql_uow_factory
 from tests.databases import Databases
 
 CHANGES = 8
-
-
-async def no_wait(_: float) -> None:
-    """The retry runner's sleep, skipped: the tests need the retries, not the waiting."""
 
 
 async def board(uow_factory: UnitOfWorkFactory) -> tuple[Task, list[User]]:

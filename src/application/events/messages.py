@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import typing
 from dataclasses import dataclass
@@ -41,13 +42,15 @@ def decode(message: OutboxMessage) -> DomainEvent:
     event_type = event_types().get(message.event_type)
     if event_type is None:
         raise LookupError(f"unknown event type {message.event_type!r}")
-    hints = typing.get_type_hints(event_type)
+    hints = _field_types(message.event_type)
     raw = json.loads(message.payload)
     return event_type(**{name: _typed(hints[name], value) for name, value in raw.items()})
 
 
+@functools.cache
 def event_types() -> dict[str, type[DomainEvent]]:
-    """Every concrete event type, by the name messages carry."""
+    """Every concrete event type, by the name messages carry; the domain defines them all at
+    import, so they are collected once."""
     found: dict[str, type[DomainEvent]] = {}
     pending = list(DomainEvent.__subclasses__())
     while pending:
@@ -55,6 +58,12 @@ def event_types() -> dict[str, type[DomainEvent]]:
         found[event_type.__name__] = event_type
         pending += event_type.__subclasses__()
     return found
+
+
+@functools.cache
+def _field_types(event_type: str) -> dict[str, Any]:
+    """The fields of the event type of this name, resolved once per process."""
+    return typing.get_type_hints(event_types()[event_type])
 
 
 def _plain(value: Any) -> Any:
