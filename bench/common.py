@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.ledger import MINT_ACCOUNT, wallet_account
 from infrastructure.database import migrations
+from infrastructure.database.channel import observe_statements
 from infrastructure.database.engine import READ_ONLY_OPTION, create_engine
 from infrastructure.database.records import (
     LedgerEntryRecord,
@@ -226,18 +227,20 @@ def pool_settings(concurrency: int) -> dict[str, int]:
 
 
 class StatementCounter:
-    """The SQL statements an engine sends while counting, from SQLAlchemy's events.
+    """The SQL statements an engine sends while counting, from SQLAlchemy's and Keel's events.
 
-    A cursor execution counts once (an executemany is one statement). Added to those is what
-    the driver sends outside a cursor: BEGIN on PostgreSQL (asyncpg opens the transaction
-    itself; on SQLite, Keel's BEGIN is a cursor execution and already counted), COMMIT and
-    ROLLBACK, and the pool's pre-ping on checkout (Keel's default): SELECT 1 on SQLite; BEGIN,
-    an empty query and ROLLBACK on asyncpg.
+    A cursor execution counts once (an executemany is one statement), and so does each of
+    the statements Keel sends straight to the driver (`observe_statements`). Added to those
+    is what goes outside a cursor: BEGIN (asyncpg opens the transaction itself; on SQLite
+    Keel sends it with the unit's first statement), COMMIT and ROLLBACK, and the pool's
+    pre-ping: BEGIN, an empty query and ROLLBACK on asyncpg (Keel pings only a connection
+    that sat idle; the ORM baseline, on an engine of its own making, likewise).
     """
 
-    KINDS = ("cursor", "begin", "commit", "rollback", "ping")
+    KINDS = ("cursor", "keel", "begin", "commit", "rollback", "ping")
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._async_engine = engine
         self._engine = engine.sync_engine
         self._postgres = self._engine.dialect.name == "postgresql"
         self._ping_statements = 3 if self._postgres else 1
@@ -252,6 +255,7 @@ class StatementCounter:
 
     def __enter__(self) -> Self:
         self.reset()
+        self._stop_observing = observe_statements(self._async_engine, self._keel)
         event.listen(self._engine, "before_cursor_execute", self._cursor)
         event.listen(self._engine, "begin", self._begin)
         event.listen(self._engine, "commit", self._commit)
@@ -273,6 +277,7 @@ class StatementCounter:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._stop_observing()
         event.remove(self._engine, "before_cursor_execute", self._cursor)
         event.remove(self._engine, "begin", self._begin)
         event.remove(self._engine, "commit", self._commit)
@@ -282,9 +287,11 @@ class StatementCounter:
     def _cursor(self, *_args: Any) -> None:
         self.counts["cursor"] += 1
 
+    def _keel(self, _sql: str, _rows: int) -> None:
+        self.counts["keel"] += 1
+
     def _begin(self, _connection: Any) -> None:
-        if self._postgres:
-            self.counts["begin"] += 1
+        self.counts["begin"] += 1
 
     def _commit(self, _connection: Any) -> None:
         self.counts["commit"] += 1

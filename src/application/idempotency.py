@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import typing
 from collections.abc import Awaitable, Callable
@@ -38,8 +39,8 @@ class Idempotent(Generic[R]):
         self._uow_factory = uow_factory
         self._operation = operation
         self._unkeyed = use_case_type(uow_factory)
-        result_type = typing.get_type_hints(type(self._unkeyed).__call__)["return"]
-        self._results: TypeAdapter[R] = TypeAdapter(result_type)
+        # Made once per use case class: the container makes an `Idempotent` for every call.
+        self._results: TypeAdapter[R] = _result_adapter(type(self._unkeyed).__call__)
         # Reads whatever attributes the use case declares, such as `safe_to_rerun`.
         self.safe_to_rerun: bool = getattr(self._unkeyed, "safe_to_rerun", False)
 
@@ -69,6 +70,12 @@ class Idempotent(Generic[R]):
             await uow.idempotency.add(outcome)
             await uow.commit()
         return result
+
+
+@functools.cache
+def _result_adapter(call: Callable[..., Any]) -> TypeAdapter[Any]:
+    """How the results of a use case's `call` are stored and read back."""
+    return TypeAdapter(typing.get_type_hints(call)["return"])
 
 
 def checked_key(raw: str) -> str:

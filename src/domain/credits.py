@@ -23,7 +23,11 @@ def exact_decimal(raw: Decimal | int | str) -> Decimal:
         raise InvalidAmount(f"{raw!r} is not a number") from None
     if not value.is_finite():
         raise InvalidAmount(f"{raw} is not a finite amount")
-    if _decimal_places(value) > DECIMAL_PLACES:
+    # Counting places is only needed when the exponent allows more than two (every amount
+    # that Keel itself produces has two at most).
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -DECIMAL_PLACES and _decimal_places(value) > DECIMAL_PLACES:
         raise InvalidAmount(f"{raw} has more than {DECIMAL_PLACES} decimal places")
     return value
 

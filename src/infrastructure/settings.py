@@ -22,6 +22,8 @@ class KeelSettings(BaseSettings):
     max_overflow: int = Field(default=10, ge=0)
     pool_timeout_seconds: float = Field(default=30, gt=0)
     pool_pre_ping: bool = True
+    pool_pre_ping_idle_seconds: float = Field(default=1.0, ge=0)
+    """Only a connection that sat in the pool this long is checked (0: every checkout)."""
     pool_recycle_seconds: int = Field(default=1800, ge=-1)
     statement_cache_size: int = Field(default=100, ge=0)
     isolation_level: Literal["READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"] | None = None

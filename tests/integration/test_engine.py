@@ -1,6 +1,8 @@
 """The engine factory: URL normalization, backend settings, exact storage, secrets kept."""
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -14,9 +16,9 @@ from infrastructure.database.engine import (
     redacted,
 )
 from infrastructure.settings import KeelSettings
-from tests.builders import stored_wallet
+from tests.builders import balance_of, stored_wallet
 from tests.conftest import sql_uow_factory, sqlite_settings
-from tests.databases import Databases
+from tests.databases import Databases, settings_for
 
 
 @pytest.mark.parametrize(
@@ -118,3 +120,45 @@ async def test_postgres_engines_take_pool_and_statement_cache_settings_from_keel
         assert getattr(adapter, "_prepared_statement_cache") is None  # noqa: B009
         assert driver_connection._stmt_cache.get_max_size() == 0
         assert await connection.scalar(text("SELECT 1")) == 1
+
+
+async def test_postgres_connections_are_pinged_only_after_sitting_idle(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = await databases.engine(
+        "postgres", pool_size=1, max_overflow=0, pool_pre_ping_idle_seconds=0.2
+    )
+    pings: list[object] = []
+    dialect = engine.sync_engine.dialect
+    real_ping = dialect.do_ping
+
+    def counted_ping(connection: Any) -> bool:
+        pings.append(connection)
+        return real_ping(connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted_ping)
+    uow_factory = sql_uow_factory(engine)
+    wallet = await stored_wallet(uow_factory)
+    for _ in range(3):
+        await balance_of(uow_factory, wallet)
+    assert pings == [], "a connection back in the pool moments ago was pinged"
+
+    # The server drops the pooled connection while it sits idle: the ping finds out, and
+    # the pool hands out a new connection instead of failing the unit.
+    async with engine.connect() as connection:
+        backend_pid = await connection.scalar(text("SELECT pg_backend_pid()"))
+    await _terminate(databases, backend_pid)
+    await asyncio.sleep(0.3)
+    assert await balance_of(uow_factory, wallet) == 0
+    assert len(pings) == 1
+
+
+async def _terminate(databases: Databases, backend_pid: int) -> None:
+    admin = create_engine(settings_for(await databases.url("postgres")))
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": backend_pid}
+            )
+    finally:
+        await admin.dispose()

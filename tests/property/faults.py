@@ -18,7 +18,7 @@ from domain.ledger import LedgerEntry
 class FaultPoint(enum.Enum):
     IN_THE_MIDDLE = "when the ledger entry is appended, after the wallets changed in memory"
     BEFORE_COMMIT = "when the unit is asked to commit, before the adapter commits"
-    AFTER_FLUSH = "after the SQL reached the database, before COMMIT"
+    AFTER_FLUSH = "after the unit's SQL was sent, before COMMIT"
 
 
 class InjectedFault(Exception):
@@ -132,7 +132,9 @@ def faulty(factory: UnitOfWorkFactory, switch: FaultSwitch) -> UnitOfWorkFactory
 def sessions_failing_after_flush(
     session_factory: async_sessionmaker[AsyncSession], switch: FaultSwitch
 ) -> Callable[[], AsyncSession]:
-    """Sessions that raise the armed AFTER_FLUSH fault once their SQL reached the database."""
+    """Sessions that raise the armed AFTER_FLUSH fault once the unit's SQL was sent: after an
+    ORM flush, or else when the session is about to COMMIT (the unit's own writes then went
+    ahead on PostgreSQL; on SQLite they travel in the COMMIT's hop, and are never sent)."""
 
     def open_session() -> AsyncSession:
         session = session_factory()
@@ -140,7 +142,11 @@ def sessions_failing_after_flush(
         def fail_after_flush(_session: Session, _context: UOWTransaction) -> None:
             switch.trip(FaultPoint.AFTER_FLUSH)
 
+        def fail_before_commit(_session: Session) -> None:
+            switch.trip(FaultPoint.AFTER_FLUSH)
+
         event.listen(session.sync_session, "after_flush", fail_after_flush)
+        event.listen(session.sync_session, "before_commit", fail_before_commit)
         return session
 
     return open_session

@@ -1,8 +1,10 @@
 """Faults that a test injects into the units of work it opens, one step at a time.
 
 On SQL the faults hang off the engine and the sessions the test itself creates: SQLAlchemy's
-`before_cursor_execute` event (the k-th statement of a unit), the session's `after_flush`
-event, the engine's `commit` event (before COMMIT is sent), and the dialect's `do_commit` of
+`before_cursor_execute` event and Keel's `observe_statements` (the k-th statement of a unit),
+the session's `after_flush` and `before_commit` events (the unit's writes are out, or on
+SQLite queued for the COMMIT's hop), the engine's `commit` event (before COMMIT is sent), and
+the dialect's `do_commit` of
 that engine wrapped so that it raises once the real COMMIT has returned: the database applied
 the unit, its caller hears that it failed. The in-memory fake has no statements and no flush;
 its units fail before or after the store takes their changes. Nothing of production code is
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, UOWTransaction
 
 from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
+from infrastructure.database.channel import observe_statements
 from infrastructure.database.engine import create_session_factory
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
@@ -28,7 +31,7 @@ from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
 
 class FaultKind(enum.Enum):
     AT_STATEMENT = "before the k-th SQL statement of the step reaches the database"
-    AFTER_FLUSH = "once a flush sent the unit's changes, before COMMIT"
+    AFTER_FLUSH = "once the unit's changes were sent (or, on SQLite, readied), before COMMIT"
     BEFORE_COMMIT = "when the unit is about to COMMIT"
     COMMIT_OUTCOME_LOST = "after COMMIT succeeded: the caller is told it failed"
 
@@ -128,6 +131,7 @@ def faulty_sql_units(engine: AsyncEngine, plan: FaultPlan) -> UnitOfWorkFactory:
         plan.before_commit()
 
     event.listen(sync_engine, "before_cursor_execute", before_cursor_execute)
+    observe_statements(engine, lambda sql, _rows: plan.statement(sql))
     event.listen(sync_engine, "commit", before_commit)
 
     dialect = sync_engine.dialect
@@ -157,7 +161,11 @@ def _sessions_failing_after_flush(
         def after_flush(_session: Session, _context: UOWTransaction) -> None:
             plan.flushed()
 
+        def before_commit(_session: Session) -> None:
+            plan.flushed()
+
         event.listen(session.sync_session, "after_flush", after_flush)
+        event.listen(session.sync_session, "before_commit", before_commit)
         return session
 
     return open_session

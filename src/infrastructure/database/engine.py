@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
+from infrastructure.database.sqlite_driver import OneHopConnection, one_hop_dbapi
 from infrastructure.settings import KeelSettings
 
 READ_ONLY_OPTION = "keel_read_only"
+_CHECKED_IN_AT = "keel_checked_in_at"
 """Connection execution option: the unit only reads, so SQLite may begin without the write lock."""
 
 _ASYNC_DRIVERS = {
@@ -95,8 +99,8 @@ def create_engine(settings: KeelSettings) -> AsyncEngine:
         # connection goes back, so the pool's extra rollback on return would only cost a hop.
         options["pool_reset_on_return"] = None
         options["connect_args"] = {"timeout": settings.sqlite_busy_timeout_seconds}
+        options["module"] = one_hop_dbapi()
     else:
-        options["pool_pre_ping"] = settings.pool_pre_ping
         # SQLAlchemy's adapter and asyncpg itself each cache prepared statements; a server
         # behind a transaction pooler (pgbouncer) needs both at 0.
         options["connect_args"] = {
@@ -108,14 +112,19 @@ def create_engine(settings: KeelSettings) -> AsyncEngine:
     engine = create_async_engine(url, **options)
     if url.get_backend_name() == "sqlite":
         _take_over_sqlite_transactions(engine, _SYNCHRONOUS_PRAGMAS[settings.sqlite_synchronous])
+    elif settings.pool_pre_ping:
+        _ping_after_idle(engine, settings.pool_pre_ping_idle_seconds)
     return engine
 
 
 def unit_execution_options(*, read_only: bool) -> dict[str, bool]:
-    """How a unit's connection begins: read-only units take no write lock anywhere."""
+    """How a unit's connection begins: read-only units take no write lock anywhere.
+
+    Writers need no option (a connection begins as a writer), and so skip the cost of one.
+    """
     if read_only:
         return {READ_ONLY_OPTION: True, "postgresql_readonly": True}
-    return {READ_ONLY_OPTION: False}
+    return {}
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -143,4 +152,37 @@ def _take_over_sqlite_transactions(engine: AsyncEngine, synchronous_pragma: str)
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Connection) -> None:
         read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
-        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        driver = connection.connection.dbapi_connection
+        assert isinstance(driver, OneHopConnection)
+        # Sent with the unit's first statement, in the same hop (see sqlite_driver).
+        driver.defer_begin("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _ping_after_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """The pool's pre-ping, for connections that sat in the pool `idle_seconds` or longer.
+
+    On asyncpg a ping is three round trips (BEGIN, an empty query, ROLLBACK): before every
+    unit it would cost more than the unit's own statements. A connection checked in moments
+    ago is as alive as a ping could show; one that waited may have lost its server.
+    """
+    dialect = engine.sync_engine.dialect
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _note_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(
+        dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        checked_in = record.info.get(_CHECKED_IN_AT)
+        # A connection without one has just been made: nothing to check yet.
+        if checked_in is None or time.monotonic() - checked_in < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # The pool replaces the connection and tries again.
+                raise DisconnectionError(f"a pooled connection was lost: {error}") from error
+            raise

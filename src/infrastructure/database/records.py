@@ -59,10 +59,6 @@ class WalletRecord(Record):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
-    # Never loaded; declared so that a flush inserts a new user before the wallet that refers
-    # to it (the flush orders tables by relationships, not by foreign keys).
-    owner: Mapped[UserRecord] = relationship(lazy="raise")
-
     # Keel sets the next version itself (once per unit); a stale write updates no row.
     __mapper_args__ = {  # noqa: RUF012 - read once by the mapper
         "version_id_col": version,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from application.events.delivery import DeliveryPolicy
 from application.events.handlers import EventHandlers
 from application.ports.unit_of_work import AbstractUnitOfWork
+from infrastructure.database.channel import StatementChannel
 from infrastructure.database.engine import unit_execution_options
 from infrastructure.database.errors import translate_database_error
 from infrastructure.database.repositories import (
@@ -46,42 +47,54 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
     async def _begin(self) -> None:
         self._session = self._session_factory()
         try:
-            # Procure the connection now, so the transaction (and SQLite's write lock) starts
-            # when the unit opens and every read inside it belongs to it.
-            await self._session.connection(
+            # The connection and its transaction now (on SQLite, BEGIN goes out with the
+            # first statement): the unit's own statements go straight to that connection.
+            self._connection = await self._session.connection(
                 execution_options=unit_execution_options(read_only=self.read_only)
             )
-        except DBAPIError as error:
+            self._channel = StatementChannel(self._session)
+            await self._channel.open(self._connection)
+        except BaseException as error:
             await self._session.close()
-            raise translate_database_error(error) or error from error
+            if isinstance(error, DBAPIError):
+                raise translate_database_error(error) or error from error
+            raise
         self._users = self.users = SqlUserRepository(self._session, read_only=self.read_only)
-        self._wallets = self.wallets = SqlWalletRepository(self._session, read_only=self.read_only)
+        self._wallets = self.wallets = SqlWalletRepository(self._channel, read_only=self.read_only)
         self._tasks = self.tasks = SqlTaskRepository(self._session, read_only=self.read_only)
-        self.ledger = SqlLedgerRepository(self._session, read_only=self.read_only)
-        self.outbox = SqlOutboxRepository(self._session)
+        self.ledger = SqlLedgerRepository(self._session, self._channel, read_only=self.read_only)
+        self.outbox = SqlOutboxRepository(self._session, self._channel)
         self.processed_messages = SqlProcessedMessageRepository(self._session)
         self.idempotency = SqlIdempotencyRepository(self._session)
 
     async def _commit(self) -> None:
-        await self._flush()
-        for repository in self._repositories():
-            repository.read_versions()
-        connection = await self._session.connection()
+        await self._flush_orm()
+        await self._channel.prepare_commit()
+        committed = False
         try:
             await self._session.commit()
+            committed = True
         except BaseException:
             # SQLAlchemy leaves a failed COMMIT's rollback to the pool, and the SQLite pool
             # skips that reset: the connection would go back still inside its transaction.
             # Whatever state a failed COMMIT left it in, no other unit gets this connection.
-            await connection.invalidate()
+            await self._connection.invalidate()
             raise
+        finally:
+            self._channel.end_commit(committed=committed)
+        for repository in self._repositories():
+            repository.read_versions()
 
     async def _begin_savepoint(self) -> AsyncSessionTransaction:
         # Everything before the savepoint goes to the database first, so that rolling back
         # to it undoes exactly the inner block. Versions are left for the real commit:
         # one unit, one new version.
         await self._flush()
-        return await self._session.begin_nested()
+        savepoint = await self._session.begin_nested()
+        # The session sends SAVEPOINT when it next uses the connection; the unit's own
+        # statements bypass the session, so it must go now.
+        await self._session.connection()
+        return savepoint
 
     async def _release_savepoint(self, savepoint: object) -> None:
         assert isinstance(savepoint, AsyncSessionTransaction)
@@ -90,14 +103,24 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     async def _rollback_savepoint(self, savepoint: object) -> None:
         assert isinstance(savepoint, AsyncSessionTransaction)
+        # What the inner block queued never reached the database: flushing preceded it.
+        self._channel.pending.clear()
         await savepoint.rollback()
         for repository in self._repositories():
             await repository.reload_expired()
 
     async def _flush(self) -> None:
-        for repository in self._repositories():
-            repository.write_back()
-        await self._session.flush()
+        await self._flush_orm()
+        await self._channel.write_pending()
+
+    async def _flush_orm(self) -> None:
+        """Users and tasks through the ORM, then the wallets' writes into the batch (a new
+        wallet refers to its owner, so the owner goes first)."""
+        self._users.write_back()
+        self._tasks.write_back()
+        if self._session.new or self._session.dirty or self._session.deleted:
+            await self._session.flush()
+        self._wallets.queue_writes()
 
     def _repositories(
         self,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Dialect, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +15,14 @@ from application.errors import RetryableError
 from application.events.messages import OutboxMessage
 from application.ports.idempotency import IdempotencyRepository, StoredOutcome
 from application.ports.outbox import OutboxCounts, OutboxRepository, ProcessedMessageRepository
+from infrastructure.database.channel import StatementChannel
 from infrastructure.database.records import (
     IdempotencyRecord,
     OutboxMessageRecord,
     ProcessedMessageRecord,
 )
 from infrastructure.database.repositories.records import IDS_PER_QUERY
+from infrastructure.database.statements import DriverStatement, compile_statement
 
 _OUTBOX_MESSAGE = (
     OutboxMessageRecord.id,
@@ -32,10 +34,12 @@ _OUTBOX_MESSAGE = (
 
 
 class SqlOutboxRepository(OutboxRepository):
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, channel: StatementChannel) -> None:
         self._session = session
+        self._channel = channel
 
     async def add(self, messages: Sequence[OutboxMessage], *, due_at: datetime) -> None:
+        """Written when the unit flushes, with its other writes."""
         rows = [
             {
                 "id": message.id,
@@ -48,7 +52,9 @@ class SqlOutboxRepository(OutboxRepository):
             }
             for message in messages
         ]
-        await self._session.execute(insert(OutboxMessageRecord), rows)
+        self._channel.pending.add(
+            self._channel.statement("insert messages", _insert_messages), rows
+        )
 
     async def claim_due(
         self, *, now: datetime, lease_until: datetime, limit: int
@@ -160,3 +166,10 @@ class SqlIdempotencyRepository(IdempotencyRepository):
         assert isinstance(result, CursorResult)
         if result.rowcount == 0:
             raise RetryableError(f"a concurrent run stored idempotency key {outcome.key!r} first")
+
+
+def _insert_messages(dialect: Dialect) -> DriverStatement:
+    columns = ("id", "event_type", "payload", "occurred_at", "status", "attempts")
+    return compile_statement(
+        insert(OutboxMessageRecord), dialect, column_keys=(*columns, "next_attempt_at")
+    )

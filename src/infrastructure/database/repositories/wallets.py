@@ -1,41 +1,180 @@
+"""Wallets, read and written with Keel's own compiled statements: they are on the hot path."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
+
+from sqlalchemy import Dialect, bindparam, insert, select, update
 
 from application.ports.repositories import WalletRepository
 from domain.credits import Credits
 from domain.wallets import Wallet
-from infrastructure.database.records import WalletRecord
-from infrastructure.database.repositories.records import SqlRepository
+from infrastructure.database.channel import StatementChannel
+from infrastructure.database.records import Record
+from infrastructure.database.repositories.records import IDS_PER_QUERY
+from infrastructure.database.statements import DriverStatement, compile_statement
+
+_WALLETS = Record.metadata.tables["wallets"]
+_COLUMNS = ("id", "owner_id", "balance", "version", "created_at", "updated_at")
 
 
-class SqlWalletRepository(SqlRepository[Wallet, WalletRecord], WalletRepository):
-    record_type = WalletRecord
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What the wallet's row holds inside this unit's transaction."""
 
-    async def _load_by_owner(self, owner_id: UUID) -> Wallet | None:
-        query = self._select().where(WalletRecord.owner_id == owner_id)
-        if not self._read_only:
-            query = query.with_for_update()
-        record = (await self._session.scalars(query)).one_or_none()
-        return None if record is None else self._adopt(record)
+    balance: Decimal
+    updated_at: datetime
+    version: int
 
-    def _new_record(self, aggregate: Wallet) -> WalletRecord:
-        return WalletRecord(id=aggregate.id, owner_id=aggregate.owner_id, version=aggregate.version)
 
-    def _to_domain(self, record: WalletRecord) -> Wallet:
-        return Wallet(
-            id=record.id,
-            owner_id=record.owner_id,
-            balance=Credits(record.balance),
-            version=record.version,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
+class SqlWalletRepository(WalletRepository):
+    """Writes happen when the unit flushes: new wallets inserted, changed ones updated once
+    per unit to the version after the one loaded, provided the row still has the version it
+    had when this unit last wrote or read it (else `ConcurrencyConflict`)."""
+
+    def __init__(self, channel: StatementChannel, *, read_only: bool) -> None:
+        super().__init__()
+        self._channel = channel
+        self._read_only = read_only
+        self._stored: dict[UUID, _Stored | None] = {}
+        """Every wallet seen; None for one added and not written yet."""
+
+    async def _add(self, aggregate: Wallet) -> None:
+        self._stored[aggregate.id] = None
+
+    async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[Wallet]:
+        lock = lock and not self._read_only
+        loaded: list[Wallet] = []
+        # Chunks keep each query under the drivers' bound-parameter limits, and ascending
+        # chunks keep the locking order ascending.
+        for start in range(0, len(ascending_ids), IDS_PER_QUERY):
+            chunk = ascending_ids[start : start + IDS_PER_QUERY]
+            rows = await self._fetch_by_ids(chunk, lock=lock)
+            loaded += [self._adopt(row) for row in rows]
+        return loaded
+
+    async def _fetch_by_ids(self, ids: Sequence[UUID], *, lock: bool) -> list[tuple[Any, ...]]:
+        count = len(ids)
+        statement = self._channel.statement(
+            ("wallets by ids", count, lock), lambda dialect: _by_ids(dialect, count, lock=lock)
+        )
+        return await self._channel.fetch(
+            statement, {f"id_{number}": wallet_id for number, wallet_id in enumerate(ids)}
         )
 
-    def _write(self, aggregate: Wallet, record: WalletRecord) -> None:
-        record.balance = aggregate.balance.value
-        record.created_at = aggregate.created_at
-        record.updated_at = aggregate.updated_at
+    async def _load_by_owner(self, owner_id: UUID) -> Wallet | None:
+        lock = not self._read_only
+        statement = self._channel.statement(
+            ("wallet by owner", lock), lambda dialect: _by_owner(dialect, lock=lock)
+        )
+        rows = await self._channel.fetch(statement, {"owner_id": owner_id})
+        return self._adopt(rows[0]) if rows else None
 
-    def _read_version(self, aggregate: Wallet, record: WalletRecord) -> None:
-        aggregate.version = record.version
+    def _adopt(self, row: Sequence[Any]) -> Wallet:
+        wallet_id, owner_id, balance, version, created_at, updated_at = row
+        self._stored[wallet_id] = _Stored(balance, updated_at, version)
+        return Wallet(
+            id=wallet_id,
+            owner_id=owner_id,
+            balance=Credits(balance),
+            version=version,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+
+    def _forget(self, aggregate_id: UUID) -> None:
+        self._stored.pop(aggregate_id, None)
+
+    def queue_writes(self) -> None:
+        """Put the inserts and updates the unit's wallets need into the channel's batch."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        written: dict[UUID, _Stored] = {}
+        for wallet_id, wallet in self.seen.items():
+            stored = self._stored[wallet_id]
+            now = _Stored(wallet.balance.value, wallet.updated_at, wallet.version)
+            if stored is None:
+                inserts.append(
+                    {
+                        "id": wallet.id,
+                        "owner_id": wallet.owner_id,
+                        "balance": now.balance,
+                        "version": now.version,
+                        "created_at": wallet.created_at,
+                        "updated_at": now.updated_at,
+                    }
+                )
+            elif (now.balance, now.updated_at) != (stored.balance, stored.updated_at):
+                # One unit, one new version, however often it flushes.
+                now = _Stored(now.balance, now.updated_at, wallet.version + 1)
+                updates.append(
+                    {
+                        "balance": now.balance,
+                        "version": now.version,
+                        "updated_at": now.updated_at,
+                        "wallet_id": wallet_id,
+                        "stored_version": stored.version,
+                    }
+                )
+            else:
+                continue
+            written[wallet_id] = now
+        batch = self._channel.pending
+        batch.add(self._channel.statement("insert wallet", _insert), inserts)
+        batch.add(
+            self._channel.statement("update wallet", _update), updates, each_changes_one_row=True
+        )
+        if written:
+            batch.on_written.append(lambda: self._stored.update(written))
+
+    def read_versions(self) -> None:
+        """Take the versions written at commit back into the aggregates."""
+        for wallet_id, wallet in self.seen.items():
+            stored = self._stored[wallet_id]
+            if stored is not None:
+                wallet.version = stored.version
+
+    async def reload_expired(self) -> None:
+        """Reread the rows a rolled-back savepoint put back: they hold its start's state."""
+        written = sorted(wallet_id for wallet_id, stored in self._stored.items() if stored)
+        for start in range(0, len(written), IDS_PER_QUERY):
+            chunk = written[start : start + IDS_PER_QUERY]
+            for row in await self._fetch_by_ids(chunk, lock=False):
+                _id, _owner, balance, version, _created, updated_at = row
+                self._stored[_id] = _Stored(balance, updated_at, version)
+
+
+def _by_ids(dialect: Dialect, count: int, *, lock: bool) -> DriverStatement:
+    wallet_id = _WALLETS.c.id
+    query = (
+        select(*(_WALLETS.c[name] for name in _COLUMNS))
+        .where(wallet_id.in_([bindparam(f"id_{n}", type_=wallet_id.type) for n in range(count)]))
+        .order_by(wallet_id)
+    )
+    # FOR UPDATE locks rows on PostgreSQL (SQLite renders none: BEGIN IMMEDIATE locked
+    # the whole file).
+    return compile_statement(query.with_for_update() if lock else query, dialect)
+
+
+def _by_owner(dialect: Dialect, *, lock: bool) -> DriverStatement:
+    query = select(*(_WALLETS.c[name] for name in _COLUMNS)).where(
+        _WALLETS.c.owner_id == bindparam("owner_id")
+    )
+    return compile_statement(query.with_for_update() if lock else query, dialect)
+
+
+def _insert(dialect: Dialect) -> DriverStatement:
+    return compile_statement(insert(_WALLETS), dialect, column_keys=_COLUMNS)
+
+
+def _update(dialect: Dialect) -> DriverStatement:
+    statement = update(_WALLETS).where(
+        _WALLETS.c.id == bindparam("wallet_id"),
+        _WALLETS.c.version == bindparam("stored_version"),
+    )
+    return compile_statement(statement, dialect, column_keys=("balance", "version", "updated_at"))

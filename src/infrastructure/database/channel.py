@@ -1,0 +1,134 @@
+"""The unit's own statements, sent straight to the driver on the unit's connection.
+
+Reads go out one at a time. Writes wait in a `WriteBatch` until the unit flushes, and then
+go out together (see `drivers`): on SQLite in one hop to the connection's thread, at commit
+the hop of the COMMIT itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from infrastructure.database.drivers import Driver, Write, driver_for
+from infrastructure.database.statements import DriverStatement, StatementCache
+
+_CACHES: dict[tuple[str, str], StatementCache] = {}
+
+StatementObserver = Callable[[str, int], None]
+"""Told of each of Keel's own statements just before it is sent: its SQL, and how many rows
+of parameters it carries. An observer that raises stops the statement (and the rest of its
+batch) from being sent."""
+
+_OBSERVERS: WeakKeyDictionary[Engine, list[StatementObserver]] = WeakKeyDictionary()
+
+
+def observe_statements(engine: AsyncEngine, observer: StatementObserver) -> Callable[[], None]:
+    """Have `observer` told of the statements Keel sends itself on `engine`; returns the
+    function that stops it.
+
+    Keel's wallet, ledger and outbox statements go straight to the driver, past SQLAlchemy's
+    cursor events (which every other statement still passes through).
+    """
+    observers = _OBSERVERS.setdefault(engine.sync_engine, [])
+    observers.append(observer)
+    return lambda: observers.remove(observer)
+
+
+@dataclass
+class WriteBatch:
+    writes: list[Write] = field(default_factory=list)
+    on_written: list[Callable[[], None]] = field(default_factory=list)
+    """Run once the writes are in: repositories take note of what the rows now hold."""
+
+    def add(
+        self,
+        statement: DriverStatement,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        each_changes_one_row: bool = False,
+    ) -> None:
+        if not rows:
+            return
+        converted = [statement.parameters(row) for row in rows]
+        for write in self.writes:
+            # Rows of one statement go together, in the place of its first: entries before
+            # their postings, whatever else the unit wrote in between.
+            if write.statement is statement and write.each_changes_one_row is each_changes_one_row:
+                write.rows.extend(converted)
+                return
+        self.writes.append(Write(statement, converted, each_changes_one_row))
+
+    def written(self) -> None:
+        """The writes are in: tell the repositories, and start an empty batch."""
+        for note_written in self.on_written:
+            note_written()
+        self.clear()
+
+    def clear(self) -> None:
+        self.writes.clear()
+        self.on_written.clear()
+
+
+class StatementChannel:
+    """Statements on the connection of one unit's session; `pending` holds its writes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._engine = cast(AsyncEngine, session.bind).sync_engine
+        self.pending = WriteBatch()
+        self._driver: Driver | None = None
+
+    async def open(self, connection: AsyncConnection) -> None:
+        """Take the session's connection, which the unit has procured."""
+        raw = await connection.get_raw_connection()
+        self._driver = driver_for(raw.dbapi_connection, self._observe)
+
+    def statement(
+        self, key: Hashable, build: Callable[[Dialect], DriverStatement]
+    ) -> DriverStatement:
+        dialect = self._engine.dialect
+        cache = _CACHES.get((dialect.name, dialect.driver))
+        if cache is None:
+            cache = _CACHES[(dialect.name, dialect.driver)] = StatementCache(dialect)
+        return cache.get(key, build)
+
+    async def fetch(
+        self, statement: DriverStatement, values: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        parameters = statement.parameters(values)
+        rows = await self._require_driver().fetch(statement.sql, parameters)
+        return [statement.row(row) for row in rows]
+
+    async def write_pending(self) -> None:
+        """Send the pending writes now. If one fails, they all stay pending: on SQLite none
+        of them landed; on PostgreSQL the failure aborted the transaction, as any does."""
+        batch = self.pending
+        if not batch.writes:
+            return
+        await self._require_driver().write(batch.writes)
+        batch.written()
+
+    async def prepare_commit(self) -> None:
+        """Get the pending writes ready for the session's COMMIT: on SQLite they go in its
+        hop, elsewhere now. Call `end_commit` once the COMMIT is over, whatever its outcome."""
+        if self.pending.writes:
+            await self._require_driver().write_at_commit(self.pending.writes)
+
+    def end_commit(self, *, committed: bool) -> None:
+        self._require_driver().end_commit()
+        if committed:
+            self.pending.written()
+
+    def _observe(self, sql: str, rows: int) -> None:
+        for observer in _OBSERVERS.get(self._engine, ()):
+            observer(sql, rows)
+
+    def _require_driver(self) -> Driver:
+        if self._driver is None:
+            raise RuntimeError("the statement channel is used before its unit opened")
+        return self._driver
