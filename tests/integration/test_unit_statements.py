@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -12,16 +12,17 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from application.use_cases import TransferCredits, TransferCreditsCommand
 from domain.events import utc_now
 from domain.ledger import EntryKind
 from infrastructure.database.channel import StatementChannel, observe_statements
 from infrastructure.database.drivers import UnsupportedEngine
-from infrastructure.database.engine import create_session_factory, unit_execution_options
 from infrastructure.database.repositories.delivery import _insert_messages
 from infrastructure.database.repositories.ledger import _insert_entry
 from infrastructure.database.sqlite_driver import OneHopConnection
+from infrastructure.database.unit_connection import UnitConnection
 from tests.builders import balance_of, stored_wallet
 from tests.conftest import sql_uow_factory
 from tests.databases import Databases
@@ -43,6 +44,19 @@ def statements_of(engine: AsyncEngine) -> Iterator[tuple[list[str], list[str]]]:
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", heard)
         stop()
+
+
+@asynccontextmanager
+async def unit_channel(
+    engine: AsyncEngine,
+) -> AsyncIterator[tuple[UnitConnection, StatementChannel]]:
+    """A writing unit's connection and channel, rolled back at the end."""
+    unit = await UnitConnection.open(engine.sync_engine, read_only=False)
+    try:
+        yield unit, StatementChannel(engine.sync_engine, unit.dbapi_connection)
+    finally:
+        await unit.rollback()
+        await unit.close()
 
 
 async def test_a_transfer_sends_only_keels_own_statements(engine: AsyncEngine) -> None:
@@ -91,13 +105,7 @@ async def test_a_transfer_on_sqlite_is_two_hops_to_the_connections_thread(
 async def test_a_failed_write_leaves_none_of_its_batch_and_stays_pending(
     sqlite_engine: AsyncEngine,
 ) -> None:
-    session = create_session_factory(sqlite_engine)()
-    try:
-        connection = await session.connection(
-            execution_options=unit_execution_options(read_only=False)
-        )
-        channel = StatementChannel(session)
-        await channel.open(connection)
+    async with unit_channel(sqlite_engine) as (unit, channel):
         now = utc_now()
         message = {
             "id": uuid4(),
@@ -116,16 +124,18 @@ async def test_a_failed_write_leaves_none_of_its_batch_and_stays_pending(
         channel.pending.add(entries, [entry, entry])
         with pytest.raises(IntegrityError):
             await channel.write_pending()
-        stored = await connection.scalar(text("SELECT count(*) FROM outbox_messages"))
+        stored = await greenlet_spawn(
+            unit.connection.scalar, text("SELECT count(*) FROM outbox_messages")
+        )
         assert stored == 0, "the write before the failing one stayed"
         assert [len(write.rows) for write in channel.pending.writes] == [1, 2]
         channel.pending.clear()
         channel.pending.add(entries, [entry])
         await channel.write_pending()
-        assert await connection.scalar(text("SELECT count(*) FROM ledger_entries")) == 1
-    finally:
-        await session.rollback()
-        await session.close()
+        stored = await greenlet_spawn(
+            unit.connection.scalar, text("SELECT count(*) FROM ledger_entries")
+        )
+        assert stored == 1
 
 
 async def test_an_observer_that_raises_keeps_the_statement_from_being_sent(
@@ -159,19 +169,12 @@ async def test_a_batched_value_too_long_for_its_column_is_refused_not_cut(
     databases: Databases,
 ) -> None:
     engine = await databases.engine("postgres")
-    session = create_session_factory(engine)()
-    try:
-        connection = await session.connection()
-        channel = StatementChannel(session)
-        await channel.open(connection)
+    async with unit_channel(engine) as (_unit, channel):
         kind = "k" * 17  # the column holds 16
         row = {"id": uuid4(), "kind": kind, "created_at": utc_now()}
         channel.pending.add(channel.statement("insert entry", _insert_entry), [row])
         with pytest.raises(DBAPIError, match="too long"):
             await channel.write_pending()
-    finally:
-        await session.rollback()
-        await session.close()
 
 
 async def test_an_engine_not_made_by_keel_is_refused_with_the_reason(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from domain.credits import DECIMAL_PLACES
-from infrastructure.database.engine import READ_ONLY_OPTION, create_session_factory
+from infrastructure.database.engine import READ_ONLY_OPTION
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 from infrastructure.in_memory import InMemoryStore, InMemoryUnitOfWork
 from tests.databases import Databases
@@ -67,7 +67,7 @@ async def harness_on(
         points = (FaultPoint.IN_THE_MIDDLE, FaultPoint.BEFORE_COMMIT)
         return Harness(faulty(in_memory, switch), switch, store_books(store), points)
     engine = await databases.engine(backend)
-    sessions = sessions_failing_after_flush(create_session_factory(engine), switch)
+    sessions = sessions_failing_after_flush(engine, switch)
 
     def on_sql(*, read_only: bool = False) -> AbstractUnitOfWork:
         return SqlAlchemyUnitOfWork(sessions, read_only=read_only)

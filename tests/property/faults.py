@@ -6,13 +6,14 @@ import enum
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
 from application.ports.repositories import LedgerRepository, StatementPage
 from application.ports.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 from domain.ledger import LedgerEntry
+from infrastructure.database.engine import create_session_factory
 
 
 class FaultPoint(enum.Enum):
@@ -130,11 +131,18 @@ def faulty(factory: UnitOfWorkFactory, switch: FaultSwitch) -> UnitOfWorkFactory
 
 
 def sessions_failing_after_flush(
-    session_factory: async_sessionmaker[AsyncSession], switch: FaultSwitch
+    engine: AsyncEngine, switch: FaultSwitch
 ) -> Callable[[], AsyncSession]:
-    """Sessions that raise the armed AFTER_FLUSH fault once the unit's SQL was sent: after an
-    ORM flush, or else when the session is about to COMMIT (the unit's own writes then went
-    ahead on PostgreSQL; on SQLite they travel in the COMMIT's hop, and are never sent)."""
+    """Sessions on `engine` that raise the armed AFTER_FLUSH fault once the unit's SQL was
+    sent: after an ORM flush, or else when the transaction is about to COMMIT (the unit's
+    own writes then went ahead on PostgreSQL; on SQLite they travel in the COMMIT's hop, and
+    are never sent)."""
+    session_factory = create_session_factory(engine)
+
+    def fail_before_commit(_connection: Connection) -> None:
+        switch.trip(FaultPoint.AFTER_FLUSH)
+
+    event.listen(engine.sync_engine, "commit", fail_before_commit)
 
     def open_session() -> AsyncSession:
         session = session_factory()
@@ -142,11 +150,7 @@ def sessions_failing_after_flush(
         def fail_after_flush(_session: Session, _context: UOWTransaction) -> None:
             switch.trip(FaultPoint.AFTER_FLUSH)
 
-        def fail_before_commit(_session: Session) -> None:
-            switch.trip(FaultPoint.AFTER_FLUSH)
-
         event.listen(session.sync_session, "after_flush", fail_after_flush)
-        event.listen(session.sync_session, "before_commit", fail_before_commit)
         return session
 
     return open_session

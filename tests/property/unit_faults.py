@@ -2,13 +2,12 @@
 
 On SQL the faults hang off the engine and the sessions the test itself creates: SQLAlchemy's
 `before_cursor_execute` event and Keel's `observe_statements` (the k-th statement of a unit),
-the session's `after_flush` and `before_commit` events (the unit's writes are out, or on
-SQLite queued for the COMMIT's hop), the engine's `commit` event (before COMMIT is sent), and
-the dialect's `do_commit` of
-that engine wrapped so that it raises once the real COMMIT has returned: the database applied
-the unit, its caller hears that it failed. The in-memory fake has no statements and no flush;
-its units fail before or after the store takes their changes. Nothing of production code is
-changed.
+the session's `after_flush` event and the engine's `commit` event (the unit's writes are
+out, or on SQLite queued for the COMMIT's hop; COMMIT is not sent yet), and the dialect's
+`do_commit` of that engine wrapped so that it raises once the real COMMIT has returned: the
+database applied the unit, its caller hears that it failed. The in-memory fake has no
+statements and no flush; its units fail before or after the store takes their changes.
+Nothing of production code is changed.
 """
 
 from __future__ import annotations
@@ -128,6 +127,8 @@ def faulty_sql_units(engine: AsyncEngine, plan: FaultPlan) -> UnitOfWorkFactory:
         plan.statement(statement)
 
     def before_commit(_connection: Any) -> None:
+        # The unit's changes are out (on SQLite, queued for the COMMIT's own hop).
+        plan.flushed()
         plan.before_commit()
 
     event.listen(sync_engine, "before_cursor_execute", before_cursor_execute)
@@ -161,11 +162,7 @@ def _sessions_failing_after_flush(
         def after_flush(_session: Session, _context: UOWTransaction) -> None:
             plan.flushed()
 
-        def before_commit(_session: Session) -> None:
-            plan.flushed()
-
         event.listen(session.sync_session, "after_flush", after_flush)
-        event.listen(session.sync_session, "before_commit", before_commit)
         return session
 
     return open_session

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Dialect, Engine
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infrastructure.database.drivers import Driver, Write, driver_for
+from infrastructure.database.drivers import Write, driver_for
 from infrastructure.database.statements import DriverStatement, StatementCache
 
 _CACHES: dict[tuple[str, str], StatementCache] = {}
@@ -76,17 +76,12 @@ class WriteBatch:
 
 
 class StatementChannel:
-    """Statements on the connection of one unit's session; `pending` holds its writes."""
+    """Statements on the connection of one unit; `pending` holds its writes."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._engine = cast(AsyncEngine, session.bind).sync_engine
+    def __init__(self, engine: Engine, dbapi_connection: Any) -> None:
+        self._engine = engine
         self.pending = WriteBatch()
-        self._driver: Driver | None = None
-
-    async def open(self, connection: AsyncConnection) -> None:
-        """Take the session's connection, which the unit has procured."""
-        raw = await connection.get_raw_connection()
-        self._driver = driver_for(raw.dbapi_connection, self._observe)
+        self._driver = driver_for(dbapi_connection, self._observe)
 
     def statement(
         self, key: Hashable, build: Callable[[Dialect], DriverStatement]
@@ -101,7 +96,7 @@ class StatementChannel:
         self, statement: DriverStatement, values: Mapping[str, Any]
     ) -> list[tuple[Any, ...]]:
         parameters = statement.parameters(values)
-        rows = await self._require_driver().fetch(statement.sql, parameters)
+        rows = await self._driver.fetch(statement.sql, parameters)
         return [statement.row(row) for row in rows]
 
     async def write_pending(self) -> None:
@@ -110,25 +105,20 @@ class StatementChannel:
         batch = self.pending
         if not batch.writes:
             return
-        await self._require_driver().write(batch.writes)
+        await self._driver.write(batch.writes)
         batch.written()
 
     async def prepare_commit(self) -> None:
-        """Get the pending writes ready for the session's COMMIT: on SQLite they go in its
-        hop, elsewhere now. Call `end_commit` once the COMMIT is over, whatever its outcome."""
+        """Get the pending writes ready for the unit's COMMIT: on SQLite they go in its hop,
+        elsewhere now. Call `end_commit` once the COMMIT is over, whatever its outcome."""
         if self.pending.writes:
-            await self._require_driver().write_at_commit(self.pending.writes)
+            await self._driver.write_at_commit(self.pending.writes)
 
     def end_commit(self, *, committed: bool) -> None:
-        self._require_driver().end_commit()
+        self._driver.end_commit()
         if committed:
             self.pending.written()
 
     def _observe(self, sql: str, rows: int) -> None:
         for observer in _OBSERVERS.get(self._engine, ()):
             observer(sql, rows)
-
-    def _require_driver(self) -> Driver:
-        if self._driver is None:
-            raise RuntimeError("the statement channel is used before its unit opened")
-        return self._driver

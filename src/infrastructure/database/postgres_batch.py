@@ -9,6 +9,7 @@ returns, for each versioned UPDATE, how many rows it changed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,12 +101,18 @@ def combined(
 
     It returns one column per UPDATE: the rows that UPDATE changed.
     """
+    parameters = [list(values) for write_rows in rows for values in zip(*write_rows, strict=True)]
+    return _statement(tuple(forms)), parameters
+
+
+@functools.lru_cache(maxsize=256)
+def _statement(forms: tuple[UnnestForm, ...]) -> str:
     parts = []
     counted = []
-    parameters: list[list[Any]] = []
-    for number, (form, write_rows) in enumerate(zip(forms, rows, strict=True)):
-        parts.append(form.cte(f"w{number}", len(parameters) + 1))
-        parameters += [list(values) for values in zip(*write_rows, strict=True)]
+    first_parameter = 1
+    for number, form in enumerate(forms):
+        parts.append(form.cte(f"w{number}", first_parameter))
+        first_parameter += len(form.array_types)
         if form.matched:
             counted.append(f"(SELECT count(*) FROM w{number})")  # noqa: S608
-    return f"WITH {', '.join(parts)} SELECT {', '.join(counted) or '0'}", parameters
+    return f"WITH {', '.join(parts)} SELECT {', '.join(counted) or '0'}"

@@ -1,17 +1,17 @@
-"""The unit of work over one SQLAlchemy session and one database transaction."""
+"""The unit of work over one pooled connection and one database transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, AsyncSessionTransaction
 
 from application.events.delivery import DeliveryPolicy
 from application.events.handlers import EventHandlers
 from application.ports.unit_of_work import AbstractUnitOfWork
 from infrastructure.database.channel import StatementChannel
-from infrastructure.database.engine import unit_execution_options
 from infrastructure.database.errors import translate_database_error
 from infrastructure.database.repositories import (
     SqlIdempotencyRepository,
@@ -22,6 +22,7 @@ from infrastructure.database.repositories import (
     SqlUserRepository,
     SqlWalletRepository,
 )
+from infrastructure.database.unit_connection import UnitConnection
 
 
 class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
@@ -46,19 +47,19 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
 
     async def _begin(self) -> None:
         self._session = self._session_factory()
+        engine = cast(AsyncEngine, self._session.bind).sync_engine
         try:
-            # The connection and its transaction now (on SQLite, BEGIN goes out with the
-            # first statement): the unit's own statements go straight to that connection.
-            self._connection = await self._session.connection(
-                execution_options=unit_execution_options(read_only=self.read_only)
-            )
-            self._channel = StatementChannel(self._session)
-            await self._channel.open(self._connection)
-        except BaseException as error:
-            await self._session.close()
-            if isinstance(error, DBAPIError):
-                raise translate_database_error(error) or error from error
+            self._connection = await UnitConnection.open(engine, read_only=self.read_only)
+        except DBAPIError as error:
+            raise translate_database_error(error) or error from error
+        try:
+            self._channel = StatementChannel(engine, self._connection.dbapi_connection)
+        except BaseException:
+            await self._connection.close()
             raise
+        # Wallets, ledger and outbox go through the channel; the session, only when the unit
+        # uses the ORM, joins the transaction.
+        self._connection.bind(self._session)
         self._users = self.users = SqlUserRepository(self._session, read_only=self.read_only)
         self._wallets = self.wallets = SqlWalletRepository(self._channel, read_only=self.read_only)
         self._tasks = self.tasks = SqlTaskRepository(self._session, read_only=self.read_only)
@@ -72,7 +73,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         await self._channel.prepare_commit()
         committed = False
         try:
-            await self._session.commit()
+            await self._connection.commit()
             committed = True
         except BaseException:
             # SQLAlchemy leaves a failed COMMIT's rollback to the pool, and the SQLite pool
@@ -128,10 +129,15 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         return (self._users, self._wallets, self._tasks)
 
     async def _rollback(self) -> None:
-        await self._session.rollback()
+        await self._connection.rollback()
 
     async def _close(self) -> None:
-        await self._session.close()
+        try:
+            # A session that never joined the transaction holds nothing to release.
+            if self._session.in_transaction():
+                await self._session.close()
+        finally:
+            await self._connection.close()
 
     def _translate_error(self, error: BaseException) -> Exception | None:
         return translate_database_error(error)
