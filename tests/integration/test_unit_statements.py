@@ -1,4 +1,5 @@
-"""What a unit sends to the database: Keel's own statements, batched, in few round trips."""
+"""What a unit sends to the database (its own statements, batched, in few round trips) and how
+long it holds its connection."""
 
 from __future__ import annotations
 
@@ -14,8 +15,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
-from application.use_cases import TransferCredits, TransferCreditsCommand
-from domain.events import utc_now
+from application.events.handlers import EventHandlers
+from application.ports.unit_of_work import AbstractUnitOfWork
+from application.use_cases import (
+    DepositCredits,
+    DepositCreditsCommand,
+    TransferCredits,
+    TransferCreditsCommand,
+)
+from domain.events import CreditsDeposited, DomainEvent, utc_now
 from domain.ledger import EntryKind
 from infrastructure.database.channel import StatementChannel, observe_statements
 from infrastructure.database.drivers import UnsupportedEngine
@@ -188,3 +196,24 @@ async def test_an_engine_not_made_by_keel_is_refused_with_the_reason(
                 pass
     finally:
         await foreign.dispose()
+
+
+async def test_handlers_run_after_commit_even_with_a_pool_of_one_connection(
+    databases: Databases, sql_backend: str
+) -> None:
+    # A unit gives its connection back when it commits: its handlers' units need one too.
+    engine = await databases.engine(
+        sql_backend, pool_size=1, max_overflow=0, pool_timeout_seconds=1
+    )
+    handled: list[DomainEvent] = []
+
+    async def record(event: DomainEvent, _uow: AbstractUnitOfWork) -> None:
+        handled.append(event)
+
+    handlers = EventHandlers()
+    handlers.register(CreditsDeposited, "record", record)
+    uow_factory = sql_uow_factory(engine, handlers=handlers)
+    wallet = await stored_wallet(uow_factory)
+    command = DepositCreditsCommand.model_validate({"wallet_id": wallet.id, "amount": "3"})
+    await DepositCredits(uow_factory)(command)
+    assert [type(event) for event in handled] == [CreditsDeposited]

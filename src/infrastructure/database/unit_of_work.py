@@ -60,6 +60,7 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         # Wallets, ledger and outbox go through the channel; the session, only when the unit
         # uses the ORM, joins the transaction.
         self._connection.bind(self._session)
+        self._released = False
         self._users = self.users = SqlUserRepository(self._session, read_only=self.read_only)
         self._wallets = self.wallets = SqlWalletRepository(self._channel, read_only=self.read_only)
         self._tasks = self.tasks = SqlTaskRepository(self._session, read_only=self.read_only)
@@ -85,6 +86,9 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
             self._channel.end_commit(committed=committed)
         for repository in self._repositories():
             repository.read_versions()
+        # Back to the pool now rather than when the block ends: the after-commit hooks, the
+        # event handlers' units among them, run first and need connections of their own.
+        await self._release()
 
     async def _begin_savepoint(self) -> AsyncSessionTransaction:
         # Everything before the savepoint goes to the database first, so that rolling back
@@ -132,6 +136,12 @@ class SqlAlchemyUnitOfWork(AbstractUnitOfWork):
         await self._connection.rollback()
 
     async def _close(self) -> None:
+        await self._release()
+
+    async def _release(self) -> None:
+        if self._released:
+            return
+        self._released = True
         try:
             # A session that never joined the transaction holds nothing to release.
             if self._session.in_transaction():
