@@ -31,11 +31,10 @@ import asyncpg
 from application.ports.repositories import TrackingRepository
 from application.ports.unit_of_work import AbstractUnitOfWork
 from application.use_cases import TransferCredits
-from bench.common import Environment, environment, markdown_table, seed_wallets
-from bench.transfers import OPENING_BALANCE_MINOR, RUNNERS, WALLETS, drive, plan
+from bench.common import Environment, environment, markdown_table
+from bench.transfers import RUNNERS, drive, plan, seeded_wallets
 from domain.wallets import Wallet
 from infrastructure.database.channel import StatementChannel
-from infrastructure.database.engine import create_engine
 from infrastructure.database.unit_connection import UnitConnection
 from infrastructure.database.unit_of_work import SqlAlchemyUnitOfWork
 
@@ -110,11 +109,7 @@ async def timed_run(
 ) -> tuple[float, float]:
     """Wall and process CPU seconds per transfer."""
     async with env.fresh_database(backend) as database:
-        seeding = create_engine(database.settings())
-        try:
-            accounts = await seed_wallets(seeding, WALLETS, OPENING_BALANCE_MINOR)
-        finally:
-            await seeding.dispose()
+        accounts = await seeded_wallets(database)
         transfers = plan([account.wallet_id for account in accounts], WARMUP + count, seed=7)
         async with RUNNERS[implementation](database, 1) as runner:
             await drive(runner.workers, transfers[:WARMUP])

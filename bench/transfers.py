@@ -33,6 +33,7 @@ from application.use_cases import TransferCreditsCommand
 from bench.common import (
     FULL,
     QUICK,
+    Account,
     Database,
     Environment,
     Scale,
@@ -368,6 +369,15 @@ class Round:
     breakdown: dict[str, int] | None
 
 
+async def seeded_wallets(database: Database) -> list[Account]:
+    """The benchmark's wallets, each holding the opening balance, in `database`."""
+    seeding = create_engine(database.settings())
+    try:
+        return await seed_wallets(seeding, WALLETS, OPENING_BALANCE_MINOR)
+    finally:
+        await seeding.dispose()
+
+
 async def measure(
     environment: Environment,
     backend: str,
@@ -378,11 +388,7 @@ async def measure(
     seed: int,
 ) -> Round:
     async with environment.fresh_database(backend) as database:
-        seeding = create_engine(database.settings())
-        try:
-            accounts = await seed_wallets(seeding, WALLETS, OPENING_BALANCE_MINOR)
-        finally:
-            await seeding.dispose()
+        accounts = await seeded_wallets(database)
         await analyze(database)
         transfers = plan([account.wallet_id for account in accounts], warmup + count, seed)
         async with RUNNERS[implementation](database, concurrency) as runner:

@@ -18,6 +18,11 @@ P = ParamSpec("P")
 logger = logging.getLogger("keel.retry")
 
 
+def doubled(first: float, times: int, limit: float) -> float:
+    """`first` doubled `times` times, and no more than `limit`: an exponential backoff."""
+    return min(limit, first * 2.0**times)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """At most `max_attempts` runs, waiting a random time up to an exponentially growing cap."""
@@ -28,8 +33,7 @@ class RetryPolicy:
 
     def delay_before(self, attempt: int, draw: Callable[[], float] = random.random) -> float:
         """Full jitter: spreads out the units that collided, so they do not collide again."""
-        cap = min(self.max_delay_seconds, self.first_delay_seconds * 2.0 ** (attempt - 2))
-        return cap * draw()
+        return doubled(self.first_delay_seconds, attempt - 2, self.max_delay_seconds) * draw()
 
 
 @dataclass

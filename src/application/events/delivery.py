@@ -12,6 +12,7 @@ from uuid import UUID
 from application.audit import describe
 from application.events.handlers import EventHandler, EventHandlers
 from application.events.messages import OutboxMessage, decode
+from application.retry import doubled
 from domain.events import DomainEvent, utc_now
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class DeliveryPolicy:
     def retry_at(self, attempts: int, now: datetime) -> datetime | None:
         if attempts >= self.max_attempts:
             return None
-        delay = min(self.max_retry_seconds, self.first_retry_seconds * 2.0 ** (attempts - 1))
+        delay = doubled(self.first_retry_seconds, attempts - 1, self.max_retry_seconds)
         return now + timedelta(seconds=delay)
 
     def lease_until(self, now: datetime) -> datetime:

@@ -16,9 +16,10 @@ from sqlalchemy import Dialect, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.database.drivers import Write, driver_for
-from infrastructure.database.statements import DriverStatement, StatementCache
+from infrastructure.database.statements import DriverStatement
 
-_CACHES: dict[tuple[str, str], StatementCache] = {}
+_COMPILED: dict[tuple[str, str, Hashable], DriverStatement] = {}
+"""Keel's statements, compiled once per dialect and driver."""
 
 StatementObserver = Callable[[str, int], None]
 """Told of each of Keel's own statements just before it is sent: its SQL, and how many rows
@@ -87,10 +88,11 @@ class StatementChannel:
         self, key: Hashable, build: Callable[[Dialect], DriverStatement]
     ) -> DriverStatement:
         dialect = self._engine.dialect
-        cache = _CACHES.get((dialect.name, dialect.driver))
-        if cache is None:
-            cache = _CACHES[(dialect.name, dialect.driver)] = StatementCache(dialect)
-        return cache.get(key, build)
+        cache_key = (dialect.name, dialect.driver, key)
+        statement = _COMPILED.get(cache_key)
+        if statement is None:
+            statement = _COMPILED[cache_key] = build(dialect)
+        return statement
 
     async def fetch(
         self, statement: DriverStatement, values: Mapping[str, Any]

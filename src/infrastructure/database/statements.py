@@ -9,7 +9,7 @@ hundredths, UTC timestamps), and then run by a `StatementChannel` straight on th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,17 +77,3 @@ def compile_statement(
     if dialect.name == "postgresql" and isinstance(statement, Insert | Update):
         unnest = unnest_form(statement, compiled, dialect)
     return DriverStatement(compiled.string, tuple(names), binds, results, unnest)
-
-
-class StatementCache:
-    """Statements compiled for one dialect, each built the first time it is asked for."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        self.dialect = dialect
-        self._compiled: dict[Hashable, DriverStatement] = {}
-
-    def get(self, key: Hashable, build: Callable[[Dialect], DriverStatement]) -> DriverStatement:
-        statement = self._compiled.get(key)
-        if statement is None:
-            statement = self._compiled[key] = build(self.dialect)
-        return statement

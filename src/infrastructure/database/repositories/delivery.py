@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -21,7 +22,7 @@ from infrastructure.database.records import (
     OutboxMessageRecord,
     ProcessedMessageRecord,
 )
-from infrastructure.database.repositories.records import IDS_PER_QUERY
+from infrastructure.database.repositories.records import chunked
 from infrastructure.database.statements import DriverStatement, compile_statement
 
 _OUTBOX_MESSAGE = (
@@ -79,10 +80,10 @@ class SqlOutboxRepository(OutboxRepository):
         return messages
 
     async def mark_done(self, ids: Sequence[UUID], *, at: datetime) -> None:
-        for start in range(0, len(ids), IDS_PER_QUERY):
+        for chunk in chunked(ids):
             await self._session.execute(
                 update(OutboxMessageRecord)
-                .where(OutboxMessageRecord.id.in_(ids[start : start + IDS_PER_QUERY]))
+                .where(OutboxMessageRecord.id.in_(chunk))
                 .values(status="done", dispatched_at=at)
             )
 
@@ -150,13 +151,7 @@ class SqlIdempotencyRepository(IdempotencyRepository):
         )
 
     async def add(self, outcome: StoredOutcome) -> None:
-        values = {
-            "key": outcome.key,
-            "operation": outcome.operation,
-            "fingerprint": outcome.fingerprint,
-            "result": outcome.result,
-            "created_at": outcome.created_at,
-        }
+        values = dataclasses.asdict(outcome)
         dialect = postgresql if self._session.get_bind().dialect.name == "postgresql" else sqlite
         # A concurrent run with the same key that committed first leaves no row to insert;
         # running the whole unit again then returns that run's stored result.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -18,6 +18,13 @@ IDS_PER_QUERY = 5000
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R", bound=Record)
+
+
+def chunked(ids: Sequence[UUID]) -> Iterator[Sequence[UUID]]:
+    """`ids` in order, a query's worth at a time: the drivers limit bound parameters (32,767
+    on asyncpg), and ascending chunks of ascending ids keep the locking order ascending."""
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        yield ids[start : start + IDS_PER_QUERY]
 
 
 class SqlRepository(TrackingRepository[A], Generic[A, R]):
@@ -44,10 +51,7 @@ class SqlRepository(TrackingRepository[A], Generic[A, R]):
     async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[A]:
         record_id: Any = self.record_type.id  # type: ignore[attr-defined]
         loaded: list[A] = []
-        # Chunks keep each query under the drivers' bound-parameter limits (32,767 on asyncpg),
-        # and ascending chunks keep the locking order ascending.
-        for start in range(0, len(ascending_ids), IDS_PER_QUERY):
-            chunk = ascending_ids[start : start + IDS_PER_QUERY]
+        for chunk in chunked(ascending_ids):
             query = self._select().where(record_id.in_(chunk)).order_by(record_id)
             # FOR UPDATE locks rows on PostgreSQL (SQLite renders none: BEGIN IMMEDIATE locked
             # the whole file). A read-only unit changes nothing, so it has nothing to lock.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from domain.credits import Credits
 from domain.wallets import Wallet
 from infrastructure.database.channel import StatementChannel
 from infrastructure.database.records import Record
-from infrastructure.database.repositories.records import IDS_PER_QUERY
+from infrastructure.database.repositories.records import chunked
 from infrastructure.database.statements import DriverStatement, compile_statement
 
 _WALLETS = Record.metadata.tables["wallets"]
@@ -48,24 +49,21 @@ class SqlWalletRepository(WalletRepository):
         self._stored[aggregate.id] = None
 
     async def _load(self, ascending_ids: Sequence[UUID], *, lock: bool) -> list[Wallet]:
-        lock = lock and not self._read_only
-        loaded: list[Wallet] = []
-        # Chunks keep each query under the drivers' bound-parameter limits, and ascending
-        # chunks keep the locking order ascending.
-        for start in range(0, len(ascending_ids), IDS_PER_QUERY):
-            chunk = ascending_ids[start : start + IDS_PER_QUERY]
-            rows = await self._fetch_by_ids(chunk, lock=lock)
-            loaded += [self._adopt(row) for row in rows]
-        return loaded
+        rows = await self._rows_by_ids(ascending_ids, lock=lock and not self._read_only)
+        return [self._adopt(row) for row in rows]
 
-    async def _fetch_by_ids(self, ids: Sequence[UUID], *, lock: bool) -> list[tuple[Any, ...]]:
-        count = len(ids)
-        statement = self._channel.statement(
-            ("wallets by ids", count, lock), lambda dialect: _by_ids(dialect, count, lock=lock)
-        )
-        return await self._channel.fetch(
-            statement, {f"id_{number}": wallet_id for number, wallet_id in enumerate(ids)}
-        )
+    async def _rows_by_ids(
+        self, ascending_ids: Sequence[UUID], *, lock: bool
+    ) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        for chunk in chunked(ascending_ids):
+            statement = self._channel.statement(
+                ("wallets by ids", len(chunk), lock),
+                functools.partial(_by_ids, count=len(chunk), lock=lock),
+            )
+            values = {f"id_{number}": wallet_id for number, wallet_id in enumerate(chunk)}
+            rows += await self._channel.fetch(statement, values)
+        return rows
 
     async def _load_by_owner(self, owner_id: UUID) -> Wallet | None:
         lock = not self._read_only
@@ -124,13 +122,15 @@ class SqlWalletRepository(WalletRepository):
             else:
                 continue
             written[wallet_id] = now
+        if not written:
+            return
         batch = self._channel.pending
-        batch.add(self._channel.statement("insert wallet", _insert), inserts)
-        batch.add(
-            self._channel.statement("update wallet", _update), updates, each_changes_one_row=True
-        )
-        if written:
-            batch.on_written.append(lambda: self._stored.update(written))
+        if inserts:
+            batch.add(self._channel.statement("insert wallet", _insert), inserts)
+        if updates:
+            update = self._channel.statement("update wallet", _update)
+            batch.add(update, updates, each_changes_one_row=True)
+        batch.on_written.append(lambda: self._stored.update(written))
 
     def read_versions(self) -> None:
         """Take the versions written at commit back into the aggregates."""
@@ -142,11 +142,9 @@ class SqlWalletRepository(WalletRepository):
     async def reload_expired(self) -> None:
         """Reread the rows a rolled-back savepoint put back: they hold its start's state."""
         written = sorted(wallet_id for wallet_id, stored in self._stored.items() if stored)
-        for start in range(0, len(written), IDS_PER_QUERY):
-            chunk = written[start : start + IDS_PER_QUERY]
-            for row in await self._fetch_by_ids(chunk, lock=False):
-                _id, _owner, balance, version, _created, updated_at = row
-                self._stored[_id] = _Stored(balance, updated_at, version)
+        for row in await self._rows_by_ids(written, lock=False):
+            wallet_id, _owner, balance, version, _created, updated_at = row
+            self._stored[wallet_id] = _Stored(balance, updated_at, version)
 
 
 def _by_ids(dialect: Dialect, count: int, *, lock: bool) -> DriverStatement:
